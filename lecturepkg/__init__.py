@@ -1,0 +1,13 @@
+"""lecturepkg: the tested reference code of the open course on convolutional neural networks.
+
+Subpackages follow the course: :mod:`lecturepkg.conv` (convolution from scratch and its
+arithmetic), :mod:`lecturepkg.models`, :mod:`lecturepkg.data`, :mod:`lecturepkg.viz`;
+top-level modules hold the shared tools (:mod:`~lecturepkg.device`, :mod:`~lecturepkg.seed`,
+:mod:`~lecturepkg.train`, :mod:`~lecturepkg.counting`, :mod:`~lecturepkg.status`).
+"""
+
+from lecturepkg.device import get_device
+from lecturepkg.seed import seed_everything
+
+__version__ = "0.1.0"
+__all__ = ["get_device", "seed_everything", "__version__"]

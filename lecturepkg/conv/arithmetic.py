@@ -1,0 +1,120 @@
+"""Convolution arithmetic: how big is the output of a convolution or a pooling layer?
+
+The relationships follow Dumoulin & Visin, *A guide to convolution arithmetic for deep
+learning* (2016, arXiv:1603.07285), in the form PyTorch documents for ``nn.Conv2d`` and
+``nn.MaxPool2d``:
+
+    out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1
+
+Each function takes ints (one spatial dimension) or tuples (one entry per dimension), like
+torch does, and returns the same kind.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Sequence, Union
+
+from lecturepkg._checks import check_int, check_tuple
+
+IntOrTuple = Union[int, Sequence[int]]
+
+__all__ = ["effective_kernel_size", "conv_output_size", "pool_output_size"]
+
+
+def _ndim_of(*values) -> int | None:
+    """The number of spatial dimensions implied by the arguments (None if all are ints)."""
+    lengths = {len(v) for v in values if isinstance(v, (tuple, list))}
+    if len(lengths) > 1:
+        raise ValueError(f"tuple arguments disagree on the number of dimensions: {values!r}")
+    return lengths.pop() if lengths else None
+
+
+def effective_kernel_size(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> IntOrTuple:
+    """Extent of a dilated kernel: ``dilation * (kernel_size - 1) + 1``.
+
+    A kernel of size ``k`` with dilation ``d`` touches the same span of the input as a dense
+    kernel of size ``1 + (k - 1) d`` with only ``k`` non-zero taps (Yu & Koltun, 2016).
+    """
+    n = _ndim_of(kernel_size, dilation)
+    k = check_tuple("kernel_size", kernel_size, n or 1, minimum=1)
+    d = check_tuple("dilation", dilation, n or 1, minimum=1)
+    out = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+    return out if n else out[0]
+
+
+def conv_output_size(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+) -> IntOrTuple:
+    """Output length(s) of a convolution, as computed by ``torch.nn.Conv1d/2d/3d``.
+
+    ``floor((i + 2p - d(k - 1) - 1) / s) + 1`` per dimension (Dumoulin & Visin 2016,
+    relationship 15 with dilation). Raises ``ValueError`` when the dilated kernel does not fit
+    in the padded input, exactly where torch would fail.
+
+    >>> conv_output_size((20, 30), kernel_size=3, dilation=4)
+    (12, 22)
+    """
+    n = _ndim_of(input_size, kernel_size, stride, padding, dilation)
+    dims = n or 1
+    i = check_tuple("input_size", input_size, dims, minimum=1)
+    k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
+    s = check_tuple("stride", stride, dims, minimum=1)
+    p = check_tuple("padding", padding, dims, minimum=0)
+    d = check_tuple("dilation", dilation, dims, minimum=1)
+    out = []
+    for ax, (ii, kk, ss, pp, dd) in enumerate(zip(i, k, s, p, d)):
+        span = dd * (kk - 1) + 1
+        if span > ii + 2 * pp:
+            where = f" (dimension {ax})" if n else ""
+            raise ValueError(
+                f"kernel_size{where}: the dilated kernel spans {span} > padded input "
+                f"{ii} + 2*{pp} = {ii + 2 * pp}"
+            )
+        out.append((ii + 2 * pp - span) // ss + 1)
+    return tuple(out) if n else out[0]
+
+
+def pool_output_size(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+) -> IntOrTuple:
+    """Output length(s) of max/average pooling, as computed by ``torch.nn.MaxPool2d``.
+
+    ``stride`` defaults to ``kernel_size`` (non-overlapping windows), as in torch. Padding
+    may be at most half the kernel size. With ``ceil_mode`` the last, partial window is
+    kept when it starts inside the (left-padded) input.
+    """
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
+    if stride is None:
+        stride = kernel_size
+    n = _ndim_of(input_size, kernel_size, stride, padding, dilation)
+    dims = n or 1
+    i = check_tuple("input_size", input_size, dims, minimum=1)
+    k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
+    s = check_tuple("stride", stride, dims, minimum=1)
+    p = check_tuple("padding", padding, dims, minimum=0)
+    d = check_tuple("dilation", dilation, dims, minimum=1)
+    out = []
+    for ii, kk, ss, pp, dd in zip(i, k, s, p, d):
+        if 2 * pp > kk:
+            raise ValueError(f"padding must be at most half of kernel_size, got {pp} for {kk}")
+        span = dd * (kk - 1) + 1
+        if span > ii + 2 * pp:
+            raise ValueError(f"kernel_size: window spans {span} > padded input {ii + 2 * pp}")
+        num = ii + 2 * pp - span
+        o = (math.ceil(num / ss) if ceil_mode else num // ss) + 1
+        if ceil_mode and (o - 1) * ss >= ii + pp:  # last window must start inside the input
+            o -= 1
+        out.append(o)
+    return tuple(out) if n else out[0]

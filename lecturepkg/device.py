@@ -1,0 +1,28 @@
+"""Pick the device a notebook or script should compute on."""
+
+from __future__ import annotations
+
+import torch
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Return ``cuda`` when a GPU is available, else ``cpu``.
+
+    Parameters
+    ----------
+    prefer:
+        ``None`` (automatic), ``"cpu"`` or ``"cuda"``. Asking for ``"cuda"`` on a machine
+        without a GPU raises a ``RuntimeError`` rather than silently falling back.
+
+    Examples
+    --------
+    >>> get_device("cpu")
+    device(type='cpu')
+    """
+    if prefer is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(prefer, str) or prefer not in ("cpu", "cuda"):
+        raise ValueError(f"prefer must be None, 'cpu' or 'cuda', got {prefer!r}")
+    if prefer == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("prefer='cuda' was requested but torch.cuda.is_available() is False")
+    return torch.device(prefer)

@@ -1,0 +1,37 @@
+"""One seeding helper for every notebook and script of the course."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+from lecturepkg._checks import check_int
+
+
+def seed_everything(seed: int = 0, *, deterministic: bool = False) -> np.random.Generator:
+    """Seed Python's ``random``, numpy's global generator and torch (CPU and all GPUs).
+
+    Parameters
+    ----------
+    seed:
+        A non-negative int.
+    deterministic:
+        Also ask torch for deterministic algorithms (slower on a GPU; some ops then raise).
+
+    Returns
+    -------
+    numpy.random.Generator
+        A fresh generator seeded with ``seed``, for code that prefers not to use globals.
+    """
+    seed = check_int("seed", seed, minimum=0)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+    return np.random.default_rng(seed)
