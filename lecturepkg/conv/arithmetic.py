@@ -12,8 +12,6 @@ torch does, and returns the same kind.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Sequence, Union
 
 from lecturepkg._checks import check_int, check_tuple
@@ -23,12 +21,13 @@ IntOrTuple = Union[int, Sequence[int]]
 __all__ = ["effective_kernel_size", "conv_output_size", "pool_output_size"]
 
 
-def _ndim_of(*values) -> int | None:
+def _ndim_of(**values) -> int | None:
     """The number of spatial dimensions implied by the arguments (None if all are ints)."""
-    lengths = {len(v) for v in values if isinstance(v, (tuple, list))}
-    if len(lengths) > 1:
-        raise ValueError(f"tuple arguments disagree on the number of dimensions: {values!r}")
-    return lengths.pop() if lengths else None
+    lengths = {name: len(v) for name, v in values.items() if isinstance(v, (tuple, list))}
+    if len(set(lengths.values())) > 1:
+        given = ", ".join(f"{name} has {n}" for name, n in lengths.items())
+        raise ValueError(f"tuple arguments disagree on the number of dimensions: {given}")
+    return next(iter(lengths.values())) if lengths else None
 
 
 def effective_kernel_size(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> IntOrTuple:
@@ -37,7 +36,7 @@ def effective_kernel_size(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> 
     A kernel of size ``k`` with dilation ``d`` touches the same span of the input as a dense
     kernel of size ``1 + (k - 1) d`` with only ``k`` non-zero taps (Yu & Koltun, 2016).
     """
-    n = _ndim_of(kernel_size, dilation)
+    n = _ndim_of(kernel_size=kernel_size, dilation=dilation)
     k = check_tuple("kernel_size", kernel_size, n or 1, minimum=1)
     d = check_tuple("dilation", dilation, n or 1, minimum=1)
     out = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
@@ -60,7 +59,13 @@ def conv_output_size(
     >>> conv_output_size((20, 30), kernel_size=3, dilation=4)
     (12, 22)
     """
-    n = _ndim_of(input_size, kernel_size, stride, padding, dilation)
+    n = _ndim_of(
+        input_size=input_size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
     dims = n or 1
     i = check_tuple("input_size", input_size, dims, minimum=1)
     k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
@@ -92,13 +97,20 @@ def pool_output_size(
 
     ``stride`` defaults to ``kernel_size`` (non-overlapping windows), as in torch. Padding
     may be at most half the kernel size. With ``ceil_mode`` the last, partial window is
-    kept when it starts inside the (left-padded) input.
+    kept when it starts inside the (left-padded) input, even if it hangs over the right
+    edge of the padded input (torch's rule).
     """
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     if stride is None:
         stride = kernel_size
-    n = _ndim_of(input_size, kernel_size, stride, padding, dilation)
+    n = _ndim_of(
+        input_size=input_size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
     dims = n or 1
     i = check_tuple("input_size", input_size, dims, minimum=1)
     k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
@@ -110,11 +122,14 @@ def pool_output_size(
         if 2 * pp > kk:
             raise ValueError(f"padding must be at most half of kernel_size, got {pp} for {kk}")
         span = dd * (kk - 1) + 1
-        if span > ii + 2 * pp:
-            raise ValueError(f"kernel_size: window spans {span} > padded input {ii + 2 * pp}")
-        num = ii + 2 * pp - span
-        o = (math.ceil(num / ss) if ceil_mode else num // ss) + 1
+        num = ii + 2 * pp - span  # negative when the window overhangs the padded input
+        o = (-(-num // ss) if ceil_mode else num // ss) + 1  # ceil or floor division
         if ceil_mode and (o - 1) * ss >= ii + pp:  # last window must start inside the input
             o -= 1
+        if o < 1:
+            raise ValueError(
+                f"kernel_size: the window spans {span} > padded input {ii} + 2*{pp} = "
+                f"{ii + 2 * pp}, leaving no output"
+            )
         out.append(o)
     return tuple(out) if n else out[0]
