@@ -3,6 +3,7 @@ pages' Colab buttons open notebooks that exist in the repository."""
 
 from __future__ import annotations
 
+import pathlib
 import re
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import pytest
 
 from notebook_files import ROOT, config, is_notebook_source, toc_files
 
-JUPYTER_BOOK = [sys.executable, "-m", "jupyter_book"]
+# jupyter-book 1.x has no `python -m` entry point: use the console script beside this python
+JUPYTER_BOOK = [str(pathlib.Path(sys.executable).with_name("jupyter-book"))]
 
 
 @pytest.fixture(scope="module")
