@@ -1,7 +1,8 @@
 """Real handwritten digits, offline: the UCI "optical recognition of handwritten digits" set.
 
 scikit-learn ships it (``sklearn.datasets.load_digits``): 1,797 grey-level images of 8 x 8
-pixels with values 0..16, written by 43 people (Alpaydin & Kaynak, 1998). Nothing is
+pixels with values 0..16: the test part of the UCI set, written by 13 people (the full UCI
+set has 43 writers; Alpaydin & Kaynak, 1998). Nothing is
 downloaded.
 """
 
