@@ -70,3 +70,14 @@ def check_shape_of(name: str, shape: Any) -> tuple[int, ...]:
 
 def _hint(shape_hint: str) -> str:
     return f" of shape {shape_hint}" if shape_hint else ""
+
+
+def check_format(name: str, fmt: Any) -> str:
+    """Check that ``fmt`` is a format string that formats one number, such as ``"{:g}"``."""
+    if not isinstance(fmt, str):
+        raise TypeError(f"{name} must be a format string such as '{{:g}}', got {fmt!r}")
+    try:
+        fmt.format(1.5)
+    except (IndexError, KeyError, ValueError) as err:
+        raise ValueError(f"{name} must format one number, e.g. '{{:g}}', got {fmt!r}") from err
+    return fmt

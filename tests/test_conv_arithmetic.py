@@ -15,13 +15,7 @@ from lecturepkg.conv import conv_output_size, effective_kernel_size, pool_output
 PROPERTY = settings(max_examples=60, deadline=None)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny ops: one thread avoids OpenMP start-up costs on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def hyper(dims: int, low: int, high: int):

@@ -25,13 +25,7 @@ from lecturepkg.conv import (
 PROPERTY = settings(max_examples=60, deadline=None)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny ops: one thread avoids OpenMP start-up costs on a busy machine (~100x faster)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 

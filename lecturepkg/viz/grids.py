@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from lecturepkg._checks import check_int, check_ndarray
+from lecturepkg._checks import check_format, check_int, check_ndarray
 
 __all__ = ["NotebookFigure", "show_grid", "draw_correlation_steps", "correlate2d_valid"]
 
@@ -44,16 +44,6 @@ class NotebookFigure(Figure):
 
 # Colour of highlight rectangles (the kernel window, the output cell being filled).
 HIGHLIGHT_COLOR = "#d62728"
-
-
-def _check_fmt(fmt) -> str:
-    if not isinstance(fmt, str):
-        raise TypeError(f"fmt must be a format string such as '{{:g}}', got {fmt!r}")
-    try:
-        fmt.format(1.5)
-    except (IndexError, KeyError, ValueError) as err:
-        raise ValueError(f"fmt must format one number, e.g. '{{:g}}', got {fmt!r}") from err
-    return fmt
 
 
 def _check_highlight(highlight, shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
@@ -157,7 +147,7 @@ def show_grid(
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     array = check_ndarray("array", array, ndim=2, shape_hint="(rows, cols)")
-    fmt = _check_fmt(fmt)
+    fmt = check_format("fmt", fmt)
     values = array.astype(float)  # (rows, cols)
     rects = _check_highlight(highlight, values.shape)
     cmap, vmin, vmax = _auto_colormap(values, cmap, vmin, vmax)
@@ -255,8 +245,8 @@ def draw_correlation_steps(
     """
     image = check_ndarray("image", image, ndim=2, shape_hint="(H, W)")
     kernel = check_ndarray("kernel", kernel, ndim=2, shape_hint="(h, w)")
-    fmt = _check_fmt(fmt)
-    out_fmt = fmt if out_fmt is None else _check_fmt(out_fmt)
+    fmt = check_format("fmt", fmt)
+    out_fmt = fmt if out_fmt is None else check_format("out_fmt", out_fmt)
     output = correlate2d_valid(image, kernel)  # (H - h + 1, W - w + 1)
     if not isinstance(positions, (list, tuple)) or len(positions) == 0:
         raise TypeError(f"positions must be a non-empty list of (i, j) pairs, got {positions!r}")

@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
-from lecturepkg._checks import check_ndarray, check_tuple
+from lecturepkg._checks import check_format, check_ndarray, check_tuple
 from lecturepkg.conv.arithmetic import pool_output_size
 
 __all__ = ["pool_windows", "draw_pooling", "draw_equivariance"]
@@ -40,16 +40,6 @@ def _check_ax(ax) -> Axes:
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     return ax
-
-
-def _check_fmt(fmt) -> str:
-    if not isinstance(fmt, str):
-        raise TypeError(f"fmt must be a format string such as '{{:.3g}}', got {fmt!r}")
-    try:
-        fmt.format(1.5)
-    except (IndexError, KeyError, ValueError) as err:
-        raise ValueError(f"fmt must format one number, e.g. '{{:.3g}}', got {fmt!r}") from err
-    return fmt
 
 
 def pool_windows(input_size, kernel_size, stride=None) -> list[tuple[int, int, int, int]]:
@@ -106,7 +96,7 @@ def draw_pooling(
         raise ValueError(f"x must not be empty, got shape {x.shape}")
     if mode not in _MODES:
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
-    fmt = _check_fmt(fmt)
+    fmt = check_format("fmt", fmt)
     if not isinstance(annotate_input, bool):
         raise TypeError(f"annotate_input must be a bool, got {annotate_input!r}")
     if x.ndim == 1:  # 1-D pooling: a single row, windows of shape (1, k)
