@@ -1,0 +1,1 @@
+"""Grading tests shipped inside lecturepkg, so that a student on Colab has them too."""

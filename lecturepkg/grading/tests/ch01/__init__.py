@@ -1,0 +1,1 @@
+"""Grading tests of chapter 1, "Convolution from first principles"."""

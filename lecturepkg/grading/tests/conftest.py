@@ -1,0 +1,22 @@
+"""The ``submission`` fixture every grading test uses.
+
+A grading test module names its exercise in a module-level ``EXERCISE = "<name>"`` and calls
+the function under test through the ``submission`` fixture. When a student's function is
+being checked (by :func:`lecturepkg.grading.check` or the command line grader), the fixture is
+the student's function wrapped by the sandbox (timeout, forbidden functions blocked, input
+mutation caught). When pytest runs these files directly, as CI does, the fixture is the
+exercise's reference solution, so the tests themselves are tested.
+"""
+
+import pytest
+
+from lecturepkg.grading import runtime
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): points this grading test is worth (default 1)")
+
+
+@pytest.fixture
+def submission(request):
+    return runtime.submission_for(request.module.EXERCISE)
