@@ -179,3 +179,12 @@ def test_command_line_grader_scores_a_notebook(tmp_path):
     assert c1 and all(t["score"] == t["max_score"] for t in c1)
     assert good_run.returncode == 1  # the other exercises are still missing
     assert run(tmp_path / "missing.ipynb").returncode == 2
+
+
+def test_a_notebook_namespace_with_none_globals_is_graded():
+    """Notebooks and __main__ scripts have globals such as __package__ = None."""
+    namespace = {"__name__": "__main__", "__package__": None, "__spec__": None, "nothing": None}
+    exec("import numpy as np\ndef toy_double(x):\n    return np.multiply(x, 2)\n", namespace)
+    _, result = verdicts(namespace["toy_double"])
+    assert result.passed, [t.message for t in result.tests]
+    assert namespace["__package__"] is None and namespace["nothing"] is None

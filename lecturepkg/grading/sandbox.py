@@ -99,7 +99,7 @@ def forbidden(targets: Iterable[str], exercise: str, func: Callable | None = Non
         originals = {id(o): o for _, _, o in patched}
         namespace = getattr(func, "__globals__", {})
         for name, value in list(namespace.items()):
-            if originals.get(id(value)) is value:
+            if id(value) in originals and originals[id(value)] is value:
                 patched.append((namespace, name, value))
                 namespace[name] = blockers[id(value)]
         for cell in getattr(func, "__closure__", None) or ():
@@ -107,7 +107,7 @@ def forbidden(targets: Iterable[str], exercise: str, func: Callable | None = Non
                 value = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            if originals.get(id(value)) is value:
+            if id(value) in originals and originals[id(value)] is value:
                 patched.append((cell, "cell_contents", value))
                 cell.cell_contents = blockers[id(value)]
         yield
