@@ -78,3 +78,17 @@ def test_status_page_reports_environment_and_timings(built_html):
     for entry in toc_files():
         if is_notebook_source(ROOT / f"{entry}.md"):
             assert entry in html, f"status page has no execution time for {entry}"
+
+
+def test_exercises_pages_show_each_reference_solution_in_a_dropdown(built_html):
+    from lecturepkg.grading import EXERCISES
+
+    chapters = sorted({e.chapter for e in EXERCISES.values()})
+    for chapter in chapters:
+        html = _page(built_html, f"book/{chapter}/exercises")
+        names = [e.name for e in EXERCISES.values() if e.chapter == chapter]
+        dropdowns = html.split('<div class="dropdown admonition">')[1:]
+        assert len(dropdowns) == len(names), f"{chapter}: {len(dropdowns)} dropdowns for {len(names)} exercises"
+        for name, block in zip(names, dropdowns):
+            code = re.sub(r"<[^>]+>", "", block.split("</pre>")[0])
+            assert f"def {name}(" in code, f"the dropdown of {name} does not show its solution"
