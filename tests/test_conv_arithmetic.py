@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from lecturepkg.conv import conv_output_size, effective_kernel_size, pool_output_size
+from lecturepkg.conv import arithmetic
+from lecturepkg.conv.arithmetic import conv_transpose_output_size
 
 PROPERTY = settings(max_examples=60, deadline=None)
 
@@ -84,6 +88,55 @@ def test_pool_output_size_matches_torch(data, dims, ceil_mode, default_stride):
         assert as_tuple(pool_output_size(*args), dims) == expected
 
 
+@PROPERTY
+@given(st.data(), st.sampled_from([1, 2, 3]))
+def test_conv_transpose_output_size_matches_torch(data, dims):
+    """Random arguments, valid or not: our size or our error agrees with torch's."""
+    size = data.draw(hyper(dims, 1, 6), "input_size")
+    kernel = data.draw(hyper(dims, 1, 4), "kernel_size")
+    stride = data.draw(hyper(dims, 1, 3), "stride")
+    padding = data.draw(hyper(dims, 0, 4), "padding")
+    output_padding = data.draw(hyper(dims, 0, 3), "output_padding")
+    dilation = data.draw(hyper(dims, 1, 3), "dilation")
+    x = torch.zeros(1, 1, *as_tuple(size, dims))
+    w = torch.zeros(1, 1, *as_tuple(kernel, dims))
+    conv_t = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][dims - 1]
+    expected = torch_shape(conv_t, x, w, stride=stride, padding=padding,
+                           output_padding=output_padding, dilation=dilation)
+    args = (size, kernel, stride, padding, output_padding, dilation)
+    if expected is None:  # torch: output_padding too big, or "Output size is too small"
+        with pytest.raises(ValueError, match="output_padding|padding"):
+            conv_transpose_output_size(*args)
+    else:
+        out = conv_transpose_output_size(*args)
+        assert as_tuple(out, dims) == expected
+        assert isinstance(out, int) == (dims == 1)
+
+
+@PROPERTY
+@given(st.integers(1, 20), st.integers(1, 5), st.integers(1, 4), st.integers(0, 3),
+       st.integers(1, 3))
+def test_conv_transpose_output_size_undoes_conv_output_size(size, kernel, stride, padding,
+                                                            dilation):
+    """A convolution maps `size` to `out`; the transposed convolution with the same
+    arguments maps `out` back to `size`, with output_padding = the remainder the floor of the
+    convolution dropped (always < stride)."""
+    span = dilation * (kernel - 1) + 1
+    if span > size + 2 * padding:
+        return  # no convolution to undo
+    out = conv_output_size(size, kernel, stride, padding, dilation)
+    remainder = (size + 2 * padding - span) % stride
+    assert remainder < stride
+    back = conv_transpose_output_size(out, kernel, stride, padding, remainder, dilation)
+    assert back == size
+    # every other output_padding < stride gives another size the convolution maps to `out`
+    for op in range(stride):
+        other = size - remainder + op
+        if other >= max(1, span - 2 * padding):
+            assert conv_transpose_output_size(out, kernel, stride, padding, op, dilation) == other
+            assert conv_output_size(other, kernel, stride, padding, dilation) == out
+
+
 @pytest.mark.parametrize(
     "size,kernel,padding,ceil_mode,expected",
     [
@@ -146,6 +199,28 @@ def test_seed_padding_and_stride_example():
     assert conv_output_size((3, 5), 3, stride=(2, 2), padding=(2, 1)) == expected == (3, 3)
 
 
+def test_seed_transposed_conv_sizes():
+    """4x4 -> 2x2 -> 4x4 (k=3, s=1, p=0); the direct equivalent k'=3, s'=1, p'=2; the
+    6 -> 4 -> 6 matrix example; the 3x3, stride 2, pad 1 example (2x2 -> 3x3 or 4x4)."""
+    assert conv_output_size((4, 4), 3) == (2, 2)
+    assert conv_transpose_output_size((2, 2), 3) == (4, 4)
+    assert conv_output_size((2, 2), 3, stride=1, padding=2) == (4, 4)  # k'=3, s'=1, p'=2
+    assert conv_output_size(6, 3) == 4 and conv_transpose_output_size(4, 3) == 6
+    assert conv_output_size(4, 3, stride=2, padding=1) == 2
+    assert conv_output_size(3, 3, stride=2, padding=1) == 2  # 3 and 4 both give 2 ...
+    assert conv_transpose_output_size(2, 3, stride=2, padding=1) == 3  # ... hence
+    assert conv_transpose_output_size(2, 3, stride=2, padding=1, output_padding=1) == 4
+    for size, op in ((3, 0), (4, 1)):
+        shape = F.conv_transpose2d(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3), stride=2,
+                                   padding=1, output_padding=op).shape
+        assert tuple(shape[2:]) == (size, size)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(arithmetic)
+    assert result.attempted >= 3 and result.failed == 0
+
+
 # ---------------------------------------------------------------------------------------
 # Bad input: error type and the argument's name in the message
 # ---------------------------------------------------------------------------------------
@@ -194,3 +269,29 @@ def test_effective_kernel_size_bad_input():
         effective_kernel_size(3, 2.0)
     with pytest.raises(ValueError, match="kernel_size has 2.*dilation has 3"):
         effective_kernel_size((3, 3), (1, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "error,name,changes",
+    [
+        (ValueError, "output_padding", dict(output_padding=1)),  # not < stride 1, dilation 1
+        (ValueError, "output_padding", dict(stride=2, dilation=3, output_padding=3)),
+        (ValueError, r"output_padding \(dimension 1\)", dict(stride=2, output_padding=(1, 2))),
+        (ValueError, "output_padding", dict(output_padding=-1)),
+        (TypeError, "output_padding", dict(output_padding=0.5)),
+        (ValueError, r"padding \(dimension 0\).*leaves", dict(padding=6)),  # empty output
+        (ValueError, "padding", dict(padding=-1)),
+        (ValueError, "kernel_size", dict(kernel_size=0)),
+        (ValueError, "stride", dict(stride=0)),
+        (ValueError, "dilation", dict(dilation=0)),
+        (ValueError, "input_size", dict(input_size=(8, 0))),
+        (TypeError, "input_size", dict(input_size=8.0)),
+        (ValueError, "input_size has 2, output_padding has 3", dict(output_padding=(0, 0, 0))),
+    ],
+)
+def test_conv_transpose_output_size_bad_input(error, name, changes):
+    args = dict(input_size=(8, 8), kernel_size=3, stride=1, padding=0, output_padding=0,
+                dilation=1)
+    args.update(changes)
+    with pytest.raises(error, match=name):
+        conv_transpose_output_size(**args)

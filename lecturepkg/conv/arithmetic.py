@@ -1,10 +1,19 @@
-"""Convolution arithmetic: how big is the output of a convolution or a pooling layer?
+"""Convolution arithmetic: how big is the output of a convolution, a transposed convolution
+or a pooling layer?
 
 The relationships follow Dumoulin & Visin, *A guide to convolution arithmetic for deep
-learning* (2016, arXiv:1603.07285), in the form PyTorch documents for ``nn.Conv2d`` and
-``nn.MaxPool2d``:
+learning* (2016, arXiv:1603.07285), in the form PyTorch documents for ``nn.Conv2d``,
+``nn.ConvTranspose2d`` and ``nn.MaxPool2d``:
 
-    out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1
+    convolution:            out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1)
+                                        / stride) + 1
+    transposed convolution: out = (in - 1) * stride - 2 * padding
+                                  + dilation * (kernel_size - 1) + output_padding + 1
+
+The second undoes the first: a transposed convolution with the same ``kernel_size``,
+``stride``, ``padding`` and ``dilation`` maps the convolution's output size back to its
+input size. Because the floor makes several input sizes give the same convolution output
+size when ``stride > 1``, ``output_padding`` picks which of them to return.
 
 Each function takes ints (one spatial dimension) or tuples (one entry per dimension), like
 torch does, and returns the same kind.
@@ -18,7 +27,12 @@ from lecturepkg._checks import check_int, check_tuple
 
 IntOrTuple = Union[int, Sequence[int]]
 
-__all__ = ["effective_kernel_size", "conv_output_size", "pool_output_size"]
+__all__ = [
+    "effective_kernel_size",
+    "conv_output_size",
+    "conv_transpose_output_size",
+    "pool_output_size",
+]
 
 
 def _ndim_of(**values) -> int | None:
@@ -132,4 +146,62 @@ def pool_output_size(
                 f"{ii + 2 * pp}, leaving no output"
             )
         out.append(o)
+    return tuple(out) if n else out[0]
+
+
+def conv_transpose_output_size(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    output_padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+) -> IntOrTuple:
+    """Output length(s) of a transposed convolution, as computed by
+    ``torch.nn.ConvTranspose1d/2d/3d``.
+
+    ``(i - 1) s - 2p + d(k - 1) + output_padding + 1`` per dimension (Dumoulin & Visin 2016,
+    relationships 8-14 with dilation and PyTorch's ``output_padding``). Each of the ``i``
+    input positions paints a copy of the dilated kernel, span ``d(k - 1) + 1``, into the
+    output, ``s`` positions after the previous one; ``padding`` then crops ``p`` positions
+    from each end and ``output_padding`` gives back ``output_padding`` of them at the far end.
+
+    Like torch, ``output_padding`` must be smaller than ``stride`` or than ``dilation``, and
+    the result must be at least 1 (``ValueError`` otherwise).
+
+    >>> conv_transpose_output_size(2, kernel_size=3)  # 2 -> 4: undoes a 4 -> 2 convolution
+    4
+    >>> conv_transpose_output_size((2, 2), 3, stride=2, padding=1, output_padding=1)
+    (4, 4)
+    """
+    n = _ndim_of(
+        input_size=input_size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+    )
+    dims = n or 1
+    i = check_tuple("input_size", input_size, dims, minimum=1)
+    k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
+    s = check_tuple("stride", stride, dims, minimum=1)
+    p = check_tuple("padding", padding, dims, minimum=0)
+    op = check_tuple("output_padding", output_padding, dims, minimum=0)
+    d = check_tuple("dilation", dilation, dims, minimum=1)
+    out = []
+    for ax, (ii, kk, ss, pp, oo, dd) in enumerate(zip(i, k, s, p, op, d)):
+        where = f" (dimension {ax})" if n else ""
+        if oo >= ss and oo >= dd:
+            raise ValueError(
+                f"output_padding{where} must be smaller than stride or dilation, got "
+                f"output_padding={oo} with stride={ss} and dilation={dd}"
+            )
+        size = (ii - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1
+        if size < 1:
+            raise ValueError(
+                f"padding{where}: cropping 2*{pp} positions from the "
+                f"{size + 2 * pp} that the transposed convolution paints leaves {size} < 1"
+            )
+        out.append(size)
     return tuple(out) if n else out[0]

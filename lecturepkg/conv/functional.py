@@ -44,6 +44,22 @@ _INPUT_HINT = {1: "(N, C_in, L) or (C_in, L)", 2: "(N, C_in, H, W) or (C_in, H, 
 _WEIGHT_HINT = {1: "(C_out, C_in/groups, k)", 2: "(C_out, C_in/groups, kH, kW)"}
 
 
+def _input_hint(dims: int) -> str:
+    """The expected input shape, in words, for a convolution with ``dims`` spatial axes."""
+    if dims in _INPUT_HINT:
+        return _INPUT_HINT[dims]
+    spatial = "D, H, W" if dims == 3 else ", ".join(f"S{i}" for i in range(1, dims + 1))
+    return f"(N, C_in, {spatial}) or (C_in, {spatial})"
+
+
+def _weight_hint(dims: int) -> str:
+    """The expected weight shape, in words, for a convolution with ``dims`` spatial axes."""
+    if dims in _WEIGHT_HINT:
+        return _WEIGHT_HINT[dims]
+    kernel = "kD, kH, kW" if dims == 3 else ", ".join(f"k{i}" for i in range(1, dims + 1))
+    return f"(C_out, C_in/groups, {kernel})"
+
+
 # ----------------------------------------------------------------------------------------
 # Padding
 # ----------------------------------------------------------------------------------------
@@ -98,8 +114,8 @@ def _check_conv_args(input, weight, bias, groups, dims: int):
 
     Returns ``(x, weight, bias, groups, batched)`` where ``x`` always has a batch axis.
     """
-    input = _check_array("input", input, (dims + 1, dims + 2), _INPUT_HINT[dims])
-    weight = _check_array("weight", weight, dims + 2, _WEIGHT_HINT[dims])
+    input = _check_array("input", input, (dims + 1, dims + 2), _input_hint(dims))
+    weight = _check_array("weight", weight, dims + 2, _weight_hint(dims))
     groups = check_int("groups", groups, minimum=1)
     batched = input.ndim == dims + 2
     x = input if batched else input[np.newaxis]  # (N, C_in, *spatial)
