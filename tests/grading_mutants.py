@@ -388,6 +388,649 @@ def conv2d_layer_cost_floats(in_channels, out_channels, kernel_size, input_size,
     return out_channels * (per_filter + bias) * 1.0, n * n * out_channels * per_filter
 
 
+
+# ========================================================================================
+# Chapter 2: a typology of convolutions
+# ========================================================================================
+
+# ----------------------------------------------------------------------------------------
+# conv1d_multichannel
+# ----------------------------------------------------------------------------------------
+
+
+def _conv1d(x, weight, bias, *, stride, dilation, length=None, flip=False):
+    """Helper of the mutants below: a 1D convolution with optional flaws."""
+    C, L = x.shape
+    D, _, k = weight.shape
+    span = dilation * (k - 1) + 1
+    n = (L - span) // stride + 1 if length is None else length
+    kernel = weight[:, :, ::-1] if flip else weight
+    y = np.zeros((D, n))
+    for t in range(n):
+        y[:, t] = np.sum(kernel * x[:, t * stride:t * stride + span:dilation], axis=(1, 2)) + bias
+    return y
+
+
+def _check_conv1d(x, weight, dilation):
+    if weight.shape[1] != x.shape[0]:
+        raise ValueError("weight and x have different numbers of channels")
+    if dilation * (weight.shape[2] - 1) + 1 > x.shape[1]:
+        raise ValueError("the dilated kernel is longer than the signal")
+
+
+def conv1d_multichannel_dilation_ignored(x, weight, bias, stride=1, dilation=1):
+    """The dilation is ignored: the taps are taken next to each other."""
+    _check_conv1d(x, weight, 1)
+    return _conv1d(x, weight, bias, stride=stride, dilation=1)
+
+
+def conv1d_multichannel_span_d_times_k(x, weight, bias, stride=1, dilation=1):
+    """The dilated kernel's extent taken as dilation * k: the last outputs are missing."""
+    _check_conv1d(x, weight, dilation)
+    C, L = x.shape
+    k = weight.shape[2]
+    return _conv1d(x, weight, bias, stride=stride, dilation=dilation,
+                   length=max((L - dilation * k) // stride + 1, 0))
+
+
+def conv1d_multichannel_stride_and_dilation_swapped(x, weight, bias, stride=1, dilation=1):
+    """Stride and dilation swapped: the window jumps by the dilation, its taps are stride apart."""
+    _check_conv1d(x, weight, stride)
+    return _conv1d(x, weight, bias, stride=dilation, dilation=stride)
+
+
+def conv1d_multichannel_stride_ignored(x, weight, bias, stride=1, dilation=1):
+    """The stride is ignored: an output at every position."""
+    _check_conv1d(x, weight, dilation)
+    return _conv1d(x, weight, bias, stride=1, dilation=dilation)
+
+
+def conv1d_multichannel_flipped_kernel(x, weight, bias, stride=1, dilation=1):
+    """True convolution: each kernel is reversed."""
+    _check_conv1d(x, weight, dilation)
+    return _conv1d(x, weight, bias, stride=stride, dilation=dilation, flip=True)
+
+
+def conv1d_multichannel_first_channel_only(x, weight, bias, stride=1, dilation=1):
+    """Only the first input channel is used, as for a univariate series."""
+    _check_conv1d(x, weight, dilation)
+    return _conv1d(x[:1], weight[:, :1], bias, stride=stride, dilation=dilation)
+
+
+def conv1d_multichannel_no_checks(x, weight, bias, stride=1, dilation=1):
+    """Right values, but bad inputs are not rejected: a one-channel weight broadcasts, and a
+    dilated kernel longer than the signal gives an empty output."""
+    L, k = x.shape[1], weight.shape[2]
+    return _conv1d(x, weight, bias, stride=stride, dilation=dilation,
+                   length=max((L - dilation * (k - 1) - 1) // stride + 1, 0))
+
+
+# ----------------------------------------------------------------------------------------
+# im2col
+# ----------------------------------------------------------------------------------------
+
+
+def _patches(x, kernel_size, stride):
+    """Helper: the patches, (H_out, W_out, C, kh, kw), and a size check."""
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    C, H, W = x.shape
+    if kh > H or kw > W:
+        raise ValueError("kernel larger than the image")
+    H_out, W_out = (H - kh) // stride + 1, (W - kw) // stride + 1
+    out = np.empty((H_out, W_out, C, kh, kw), dtype=x.dtype)
+    for i in range(H_out):
+        for j in range(W_out):
+            out[i, j] = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw]
+    return out
+
+
+def im2col_channels_last(x, kernel_size, stride=1):
+    """Each patch flattened channels last, (u, v, c), instead of (c, u, v)."""
+    p = _patches(x, kernel_size, stride)
+    H_out, W_out, C, kh, kw = p.shape
+    return p.transpose(3, 4, 2, 0, 1).reshape(kh * kw * C, H_out * W_out)
+
+
+def im2col_columns_column_major(x, kernel_size, stride=1):
+    """The columns are ordered column by column (j, i) instead of row by row (i, j)."""
+    p = _patches(x, kernel_size, stride)
+    H_out, W_out, C, kh, kw = p.shape
+    return p.transpose(2, 3, 4, 1, 0).reshape(C * kh * kw, W_out * H_out)
+
+
+def im2col_rows_and_columns_swapped(x, kernel_size, stride=1):
+    """One patch per row instead of per column: the (L, C * kh * kw) matrix."""
+    p = _patches(x, kernel_size, stride)
+    H_out, W_out, C, kh, kw = p.shape
+    return p.reshape(H_out * W_out, C * kh * kw)
+
+
+def im2col_stride_ignored(x, kernel_size, stride=1):
+    """The stride is ignored: patches at every position."""
+    p = _patches(x, kernel_size, 1)
+    H_out, W_out, C, kh, kw = p.shape
+    return p.transpose(2, 3, 4, 0, 1).reshape(C * kh * kw, H_out * W_out)
+
+
+def im2col_patches_transposed(x, kernel_size, stride=1):
+    """Each patch flattened column by column, (c, v, u), as if the kernel were transposed."""
+    p = _patches(x, kernel_size, stride)
+    H_out, W_out, C, kh, kw = p.shape
+    return p.transpose(2, 4, 3, 0, 1).reshape(C * kw * kh, H_out * W_out)
+
+
+def im2col_always_float64(x, kernel_size, stride=1):
+    """Right values, but the matrix is float64 whatever the image's dtype."""
+    p = _patches(x, kernel_size, stride).astype(np.float64)
+    H_out, W_out, C, kh, kw = p.shape
+    return p.transpose(2, 3, 4, 0, 1).reshape(C * kh * kw, H_out * W_out)
+
+
+# ----------------------------------------------------------------------------------------
+# conv3d_multichannel
+# ----------------------------------------------------------------------------------------
+
+
+def _conv3d(x, weight, bias, stride):
+    """Helper: a correct 3D convolution (stride a 3-tuple)."""
+    C, D, H, W = x.shape
+    O, _, kd, kh, kw = weight.shape
+    sd, sh, sw = stride
+    out = ((D - kd) // sd + 1, (H - kh) // sh + 1, (W - kw) // sw + 1)
+    y = np.zeros((O, *out))
+    for t in range(out[0]):
+        for i in range(out[1]):
+            for j in range(out[2]):
+                block = x[:, t * sd:t * sd + kd, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                y[:, t, i, j] = np.sum(weight * block, axis=(1, 2, 3, 4)) + bias
+    return y
+
+
+def _stride3(stride):
+    return (stride,) * 3 if isinstance(stride, int) else tuple(stride)
+
+
+def _check_conv3d(x, weight):
+    if weight.shape[1] != x.shape[0]:
+        raise ValueError("weight and x have different numbers of channels")
+
+
+def conv3d_multichannel_stride_reversed(x, weight, bias, stride=1):
+    """A stride tuple read in reverse order, (sw, sh, sd), as if the axes were (W, H, D)."""
+    _check_conv3d(x, weight)
+    return _conv3d(x, weight, bias, _stride3(stride)[::-1])
+
+
+def conv3d_multichannel_depth_stride_ignored(x, weight, bias, stride=1):
+    """Only the spatial axes are strided; the depth (time) axis moves one step at a time."""
+    _check_conv3d(x, weight)
+    s = _stride3(stride)
+    return _conv3d(x, weight, bias, (1, s[1], s[2]))
+
+
+def conv3d_multichannel_kernel_axes_swapped(x, weight, bias, stride=1):
+    """The kernel's depth and height axes swapped (a transposed kernel layout)."""
+    _check_conv3d(x, weight)
+    return _conv3d(x, weight.transpose(0, 1, 3, 2, 4), bias, _stride3(stride))
+
+
+def conv3d_multichannel_flipped_kernel(x, weight, bias, stride=1):
+    """True convolution: each kernel is reversed along all three axes."""
+    _check_conv3d(x, weight)
+    return _conv3d(x, weight[:, :, ::-1, ::-1, ::-1], bias, _stride3(stride))
+
+
+def conv3d_multichannel_first_frame_of_kernel(x, weight, bias, stride=1):
+    """Only the kernel's first slice in depth is used, as if it were a 2D kernel applied to
+    each frame (the output keeps the shape of the 3D convolution's)."""
+    _check_conv3d(x, weight)
+    only_first = np.zeros_like(weight)
+    only_first[:, :, 0] = weight[:, :, 0]
+    return _conv3d(x, only_first, bias, _stride3(stride))
+
+
+def conv3d_multichannel_no_bias(x, weight, bias, stride=1):
+    """The bias is dropped."""
+    _check_conv3d(x, weight)
+    return _conv3d(x, weight, np.zeros_like(bias), _stride3(stride))
+
+
+def conv3d_multichannel_no_channel_check(x, weight, bias, stride=1):
+    """Right values, but a weight with the wrong number of channels is not rejected."""
+    return _conv3d(x, weight, bias, _stride3(stride))
+
+
+# ----------------------------------------------------------------------------------------
+# causal_conv1d
+# ----------------------------------------------------------------------------------------
+
+
+def _causal(x, weight, dilation, *, left, right, flip=False):
+    """Helper: pad x with `left` and `right` zeros, then a valid dilated convolution."""
+    C, T = x.shape
+    D, _, k = weight.shape
+    xp = np.concatenate([np.zeros((C, left)), x, np.zeros((C, right))], axis=1)
+    span = dilation * (k - 1) + 1
+    kernel = weight[:, :, ::-1] if flip else weight
+    n = xp.shape[1] - span + 1
+    y = np.zeros((D, max(n, 0)))
+    for t in range(n):
+        y[:, t] = np.sum(kernel * xp[:, t:t + span:dilation], axis=(1, 2))
+    return y
+
+
+def _check_causal(x, weight):
+    if weight.shape[1] != x.shape[0]:
+        raise ValueError("weight and x have different numbers of channels")
+
+
+def causal_conv1d_padded_on_the_right(x, weight, dilation=1):
+    """The zeros are added at the end (the future): output t sees x[t], ..., x[t + pad]."""
+    _check_causal(x, weight)
+    return _causal(x, weight, dilation, left=0, right=dilation * (weight.shape[2] - 1))
+
+
+def causal_conv1d_same_padding(x, weight, dilation=1):
+    """'same' padding, half on each side: centred, not causal."""
+    _check_causal(x, weight)
+    pad = dilation * (weight.shape[2] - 1)
+    return _causal(x, weight, dilation, left=pad // 2, right=pad - pad // 2)
+
+
+def causal_conv1d_padding_ignores_dilation(x, weight, dilation=1):
+    """Left padding k - 1, as without dilation: the output is too short when dilation > 1."""
+    _check_causal(x, weight)
+    return _causal(x, weight, dilation, left=weight.shape[2] - 1, right=0)
+
+
+def causal_conv1d_flipped_kernel(x, weight, dilation=1):
+    """The kernel is reversed: the first tap meets the present sample."""
+    _check_causal(x, weight)
+    return _causal(x, weight, dilation, left=dilation * (weight.shape[2] - 1), right=0, flip=True)
+
+
+def causal_conv1d_one_step_late(x, weight, dilation=1):
+    """Padded by dilation * k instead of dilation * (k - 1), then cut to T: every output is
+    delayed by `dilation` steps."""
+    _check_causal(x, weight)
+    return _causal(x, weight, dilation, left=dilation * weight.shape[2], right=0)[:, :x.shape[1]]
+
+
+def causal_conv1d_no_padding(x, weight, dilation=1):
+    """No padding at all: a valid convolution, shorter than the input."""
+    _check_causal(x, weight)
+    return _causal(x, weight, dilation, left=0, right=0)
+
+
+# ----------------------------------------------------------------------------------------
+# receptive_field
+# ----------------------------------------------------------------------------------------
+
+
+def _check_layers(layers):
+    for k, s, d in layers:
+        if k < 1 or s < 1 or d < 1:
+            raise ValueError("kernel_size, stride and dilation must be >= 1")
+
+
+def receptive_field_jumps_added(layers):
+    """The distance between units grows by adding the strides instead of multiplying them."""
+    _check_layers(layers)
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += d * (k - 1) * jump
+        jump += s - 1
+    return size
+
+
+def receptive_field_dilation_ignored(layers):
+    """The dilation is ignored: each layer widens the field by k - 1 units only."""
+    _check_layers(layers)
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += (k - 1) * jump
+        jump *= s
+    return size
+
+
+def receptive_field_extent_d_times_k(layers):
+    """The dilated kernel's extent taken as d * k instead of d * (k - 1) + 1."""
+    _check_layers(layers)
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += (d * k - 1) * jump
+        jump *= s
+    return size
+
+
+def receptive_field_own_stride_counted(layers):
+    """The layer's own stride already spreads its taps (the jump is updated too early)."""
+    _check_layers(layers)
+    size, jump = 1, 1
+    for k, s, d in layers:
+        jump *= s
+        size += d * (k - 1) * jump
+    return size
+
+
+def receptive_field_kernel_sizes_summed(layers):
+    """Strides and dilations ignored and the kernel sizes simply added up (3 + 3 = 6 for
+    two 3 x 3 layers instead of 5)."""
+    _check_layers(layers)
+    return sum(k for k, s, d in layers) if layers else 1
+
+
+def receptive_field_look_back(layers):
+    """Off by one: the number of past steps seen (size - 1), without the present."""
+    _check_layers(layers)
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += d * (k - 1) * jump
+        jump *= s
+    return size - 1
+
+
+def receptive_field_float(layers):
+    """Right value, wrong type: computed with np.prod, it comes back as a numpy float."""
+    _check_layers(layers)
+    size = 1.0
+    for i, (k, s, d) in enumerate(layers):
+        size += d * (k - 1) * np.prod([float(l[1]) for l in layers[:i]])
+    return size
+
+
+def receptive_field_no_check(layers):
+    """Right formula, but a stride or kernel size of 0 is not rejected."""
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += d * (k - 1) * jump
+        jump *= s
+    return size
+
+
+# ----------------------------------------------------------------------------------------
+# factorize_kernel
+# ----------------------------------------------------------------------------------------
+
+
+def _rank_one_or_raise(kernel, column, row):
+    if np.max(np.abs(np.outer(column, row) - kernel)) > 1e-9 * np.max(np.abs(kernel)):
+        raise ValueError("kernel is not separable")
+
+
+def _svd_factors(kernel):
+    u, s, vt = np.linalg.svd(np.asarray(kernel, dtype=np.float64))
+    return u[:, 0] * s[0], vt[0].copy()
+
+
+def factorize_kernel_swapped(kernel):
+    """The factors in the wrong order, (row, column): np.outer gives the kernel transposed."""
+    column, row = _svd_factors(kernel)
+    _rank_one_or_raise(kernel, column, row)
+    return row, column
+
+
+def factorize_kernel_no_rank_check(kernel):
+    """The best rank-one approximation (SVD), returned even when the kernel is not separable."""
+    return _svd_factors(kernel)
+
+
+def factorize_kernel_divides_by_corner(kernel):
+    """Scales by the top-left entry: fails (nan) when that entry is zero."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        column, row = kernel[:, 0].copy(), kernel[0, :] / kernel[0, 0]
+    if np.all(np.isfinite(row)):
+        _rank_one_or_raise(kernel, column, row)
+    return column, row
+
+
+def factorize_kernel_singular_value_forgotten(kernel):
+    """The singular vectors of the SVD without the singular value: the scale is wrong."""
+    u, s, vt = np.linalg.svd(np.asarray(kernel, dtype=np.float64))
+    if s.size > 1 and s[1] > 1e-9 * s[0]:
+        raise ValueError("kernel is not separable")
+    return u[:, 0].copy(), vt[0].copy()
+
+
+def factorize_kernel_first_row_and_column(kernel):
+    """The first column and the first row, not rescaled: their outer product is the kernel
+    times its top-left entry."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    column, row = _svd_factors(kernel)
+    _rank_one_or_raise(kernel, column, row)
+    return kernel[:, 0].copy(), kernel[0, :].copy()
+
+
+def factorize_kernel_two_dimensional(kernel):
+    """Returns the factors as a (h, 1) column and a (1, w) row instead of 1D arrays."""
+    column, row = _svd_factors(kernel)
+    _rank_one_or_raise(kernel, column, row)
+    return column[:, None], row[None, :]
+
+
+def factorize_kernel_keeps_integer_dtype(kernel):
+    """Pivots on the largest entry without converting to float: an integer kernel gives an
+    integer column."""
+    kernel = np.asarray(kernel)
+    r, c = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
+    column, row = kernel[:, c].copy(), kernel[r, :] / kernel[r, c]
+    _rank_one_or_raise(kernel, column, row)
+    return column, row
+
+
+# ----------------------------------------------------------------------------------------
+# depthwise_conv2d
+# ----------------------------------------------------------------------------------------
+
+
+def _depthwise(x, weight, bias, padding, *, source=None, flip=False):
+    """Helper: output o reads input channel source(o, m, C) (default o // m)."""
+    C, H, W = x.shape
+    D, _, kh, kw = weight.shape
+    m = max(D // C, 1)
+    source = source or (lambda o, m, C: o // m)
+    xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
+    kernel = weight[:, :, ::-1, ::-1] if flip else weight
+    H_out, W_out = xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
+    y = np.zeros((D, H_out, W_out))
+    for o in range(D):
+        for i in range(H_out):
+            for j in range(W_out):
+                y[o, i, j] = np.sum(xp[source(o, m, C), i:i + kh, j:j + kw] * kernel[o, 0]) + bias[o]
+    return y
+
+
+def _check_depthwise(x, weight):
+    if weight.shape[1] != 1 or weight.shape[0] % x.shape[0] != 0:
+        raise ValueError("weight must have shape (m * C, 1, kh, kw)")
+
+
+def depthwise_conv2d_mixes_channels(x, weight, bias, padding=0):
+    """Each kernel is applied to every input channel and the results summed, like a full
+    convolution with shared kernels."""
+    _check_depthwise(x, weight)
+    y = sum(_depthwise(x, weight, np.zeros_like(bias), padding, source=lambda o, m, C, c=c: c)
+            for c in range(x.shape[0]))
+    return y + bias[:, None, None]
+
+
+def depthwise_conv2d_channels_interleaved(x, weight, bias, padding=0):
+    """Output o reads input channel o % C instead of o // m (the multiplier's outputs are
+    interleaved the wrong way)."""
+    _check_depthwise(x, weight)
+    return _depthwise(x, weight, bias, padding, source=lambda o, m, C: o % C)
+
+
+def depthwise_conv2d_no_bias(x, weight, bias, padding=0):
+    """The bias is dropped."""
+    _check_depthwise(x, weight)
+    return _depthwise(x, weight, np.zeros_like(bias), padding)
+
+
+def depthwise_conv2d_padding_ignored(x, weight, bias, padding=0):
+    """The padding is ignored: always a valid convolution."""
+    _check_depthwise(x, weight)
+    return _depthwise(x, weight, bias, 0)
+
+
+def depthwise_conv2d_flipped_kernel(x, weight, bias, padding=0):
+    """True convolution: each kernel is rotated by 180 degrees."""
+    _check_depthwise(x, weight)
+    return _depthwise(x, weight, bias, padding, flip=True)
+
+
+def depthwise_conv2d_no_shape_check(x, weight, bias, padding=0):
+    """Right values for good input, but a full convolution's weight (D, C, kh, kw) or a D that
+    is not a multiple of C is accepted silently."""
+    return _depthwise(x, weight, bias, padding, source=lambda o, m, C: min(o // m, C - 1))
+
+
+# ----------------------------------------------------------------------------------------
+# conv_transpose_matrix
+# ----------------------------------------------------------------------------------------
+
+
+def _transpose_matrix(weight, n, stride, padding, *, crop_top=None, n_out=None, flip=False):
+    k = len(weight)
+    crop_top = padding if crop_top is None else crop_top
+    n_out = (n - 1) * stride - 2 * padding + k if n_out is None else n_out
+    if n_out < 1:
+        raise ValueError("empty output")
+    w = weight[::-1] if flip else weight
+    M = np.zeros((n_out, n))
+    for i in range(n):
+        for j in range(k):
+            row = i * stride + j - crop_top
+            if 0 <= row < n_out:
+                M[row, i] = w[j]
+    return M
+
+
+def conv_transpose_matrix_not_transposed(weight, input_size, stride=1, padding=0):
+    """Returns K, the (n, n_out) matrix of the convolution, instead of its transpose K^T."""
+    return _transpose_matrix(weight, input_size, stride, padding).T.copy()
+
+
+def conv_transpose_matrix_flipped_kernel(weight, input_size, stride=1, padding=0):
+    """Each column holds the kernel back to front, as in a true convolution."""
+    return _transpose_matrix(weight, input_size, stride, padding, flip=True)
+
+
+def conv_transpose_matrix_stride_ignored(weight, input_size, stride=1, padding=0):
+    """The columns shift by one row instead of `stride` rows."""
+    return _transpose_matrix(weight, input_size, 1, padding)
+
+
+def conv_transpose_matrix_padding_ignored(weight, input_size, stride=1, padding=0):
+    """The padding is ignored: nothing is cropped."""
+    return _transpose_matrix(weight, input_size, stride, 0)
+
+
+def conv_transpose_matrix_cropped_at_the_top_only(weight, input_size, stride=1, padding=0):
+    """The padding is cropped once, from the top only, instead of from both ends."""
+    n_out = (input_size - 1) * stride - padding + len(weight)
+    return _transpose_matrix(weight, input_size, stride, padding, n_out=n_out)
+
+
+def conv_transpose_matrix_no_check(weight, input_size, stride=1, padding=0):
+    """Right matrix, but an empty output is returned instead of rejected."""
+    k = len(weight)
+    n_out = max((input_size - 1) * stride - 2 * padding + k, 0)
+    M = np.zeros((n_out, input_size))
+    for i in range(input_size):
+        for j in range(k):
+            row = i * stride + j - padding
+            if 0 <= row < n_out:
+                M[row, i] = weight[j]
+    return M
+
+
+# ----------------------------------------------------------------------------------------
+# conv_transpose2d
+# ----------------------------------------------------------------------------------------
+
+
+def _overlap_add(x, weight, stride, padding, *, step=None, flip=False, overwrite=False, crop=None):
+    """Helper: overlap-add with optional flaws; `step` is the spacing of the painted copies."""
+    C_in, H, W = x.shape
+    _, C_out, kh, kw = weight.shape
+    step = stride if step is None else step
+    kernel = weight[:, :, ::-1, ::-1] if flip else weight
+    full = np.zeros((C_out, (H - 1) * stride + kh, (W - 1) * stride + kw))
+    for c in range(C_in):
+        for i in range(H):
+            for j in range(W):
+                region = (slice(None), slice(i * step, i * step + kh), slice(j * step, j * step + kw))
+                if overwrite:
+                    full[region] = x[c, i, j] * kernel[c]
+                else:
+                    full[region] += x[c, i, j] * kernel[c]
+    H_out, W_out = full.shape[1] - 2 * padding, full.shape[2] - 2 * padding
+    top = padding if crop is None else crop
+    return full[:, top:top + H_out, top:top + W_out]
+
+
+def _check_transpose(x, weight):
+    if weight.shape[0] != x.shape[0]:
+        raise ValueError("weight.shape[0] must be the channels of x")
+
+
+def conv_transpose2d_copies_not_spaced(x, weight, stride=1, padding=0):
+    """Overlap-add without stride spacing: the copies are painted one position apart
+    (the output has the right size, but its far side stays empty)."""
+    _check_transpose(x, weight)
+    return _overlap_add(x, weight, stride, padding, step=1)
+
+
+def conv_transpose2d_stride_ignored(x, weight, stride=1, padding=0):
+    """The stride is ignored altogether: the output is no larger than with stride 1."""
+    _check_transpose(x, weight)
+    return _overlap_add(x, weight, 1, padding)
+
+
+def conv_transpose2d_overlaps_overwrite(x, weight, stride=1, padding=0):
+    """Overlapping copies overwrite each other (=) instead of adding up (+=)."""
+    _check_transpose(x, weight)
+    return _overlap_add(x, weight, stride, padding, overwrite=True)
+
+
+def conv_transpose2d_flipped_kernel(x, weight, stride=1, padding=0):
+    """Each painted kernel is rotated by 180 degrees."""
+    _check_transpose(x, weight)
+    return _overlap_add(x, weight, stride, padding, flip=True)
+
+
+def conv_transpose2d_cropped_top_left_only(x, weight, stride=1, padding=0):
+    """All 2 * padding rows and columns are cropped at the top and left, none at the
+    bottom and right."""
+    _check_transpose(x, weight)
+    return _overlap_add(x, weight, stride, padding, crop=2 * padding)
+
+
+def conv_transpose2d_forward_weight_layout(x, weight, stride=1, padding=0):
+    """The weight read in the layout of a forward convolution, (C_out, C_in, kh, kw)."""
+    if weight.shape[1] != x.shape[0]:
+        raise ValueError("weight.shape[1] must be the channels of x")
+    return _overlap_add(x, weight.transpose(1, 0, 2, 3), stride, padding)
+
+
+def conv_transpose2d_overwrites_input(x, weight, stride=1, padding=0):
+    """Right values, but the input is used as scratch space: each value is set to zero once
+    it has been painted, so the caller's array is changed."""
+    _check_transpose(x, weight)
+    C_in, H, W = x.shape
+    _, C_out, kh, kw = weight.shape
+    full = np.zeros((C_out, (H - 1) * stride + kh, (W - 1) * stride + kw))
+    for c in range(C_in):
+        for i in range(H):
+            for j in range(W):
+                full[:, i * stride:i * stride + kh, j * stride:j * stride + kw] += x[c, i, j] * weight[c]
+                x[c, i, j] = 0.0
+    H_out, W_out = full.shape[1] - 2 * padding, full.shape[2] - 2 * padding
+    return full[:, padding:padding + H_out, padding:padding + W_out]
+
+
 MUTANTS: dict[str, list[Callable]] = {
     "correlate1d": [
         correlate1d_flipped_kernel,
@@ -439,5 +1082,84 @@ MUTANTS: dict[str, list[Callable]] = {
         conv2d_layer_cost_padding_ignored,
         conv2d_layer_cost_macs_per_position,
         conv2d_layer_cost_floats,
+    ],
+    # chapter 2
+    "conv1d_multichannel": [
+        conv1d_multichannel_dilation_ignored,
+        conv1d_multichannel_span_d_times_k,
+        conv1d_multichannel_stride_and_dilation_swapped,
+        conv1d_multichannel_stride_ignored,
+        conv1d_multichannel_flipped_kernel,
+        conv1d_multichannel_first_channel_only,
+        conv1d_multichannel_no_checks,
+    ],
+    "im2col": [
+        im2col_channels_last,
+        im2col_columns_column_major,
+        im2col_rows_and_columns_swapped,
+        im2col_stride_ignored,
+        im2col_patches_transposed,
+        im2col_always_float64,
+    ],
+    "conv3d_multichannel": [
+        conv3d_multichannel_stride_reversed,
+        conv3d_multichannel_depth_stride_ignored,
+        conv3d_multichannel_kernel_axes_swapped,
+        conv3d_multichannel_flipped_kernel,
+        conv3d_multichannel_first_frame_of_kernel,
+        conv3d_multichannel_no_bias,
+        conv3d_multichannel_no_channel_check,
+    ],
+    "causal_conv1d": [
+        causal_conv1d_padded_on_the_right,
+        causal_conv1d_same_padding,
+        causal_conv1d_padding_ignores_dilation,
+        causal_conv1d_flipped_kernel,
+        causal_conv1d_one_step_late,
+        causal_conv1d_no_padding,
+    ],
+    "receptive_field": [
+        receptive_field_jumps_added,
+        receptive_field_dilation_ignored,
+        receptive_field_extent_d_times_k,
+        receptive_field_own_stride_counted,
+        receptive_field_kernel_sizes_summed,
+        receptive_field_look_back,
+        receptive_field_float,
+        receptive_field_no_check,
+    ],
+    "factorize_kernel": [
+        factorize_kernel_swapped,
+        factorize_kernel_no_rank_check,
+        factorize_kernel_divides_by_corner,
+        factorize_kernel_singular_value_forgotten,
+        factorize_kernel_first_row_and_column,
+        factorize_kernel_two_dimensional,
+        factorize_kernel_keeps_integer_dtype,
+    ],
+    "depthwise_conv2d": [
+        depthwise_conv2d_mixes_channels,
+        depthwise_conv2d_channels_interleaved,
+        depthwise_conv2d_no_bias,
+        depthwise_conv2d_padding_ignored,
+        depthwise_conv2d_flipped_kernel,
+        depthwise_conv2d_no_shape_check,
+    ],
+    "conv_transpose_matrix": [
+        conv_transpose_matrix_not_transposed,
+        conv_transpose_matrix_flipped_kernel,
+        conv_transpose_matrix_stride_ignored,
+        conv_transpose_matrix_padding_ignored,
+        conv_transpose_matrix_cropped_at_the_top_only,
+        conv_transpose_matrix_no_check,
+    ],
+    "conv_transpose2d": [
+        conv_transpose2d_copies_not_spaced,
+        conv_transpose2d_stride_ignored,
+        conv_transpose2d_overlaps_overwrite,
+        conv_transpose2d_flipped_kernel,
+        conv_transpose2d_cropped_top_left_only,
+        conv_transpose2d_forward_weight_layout,
+        conv_transpose2d_overwrites_input,
     ],
 }

@@ -20,3 +20,15 @@ def pytest_configure(config):
 @pytest.fixture
 def submission(request):
     return runtime.submission_for(request.module.EXERCISE)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The oracles are many tiny torch ops: one thread avoids OpenMP's start-up cost when
+    pytest runs these files directly (run_exercise sets the same for check and the CLI)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,1 @@
+"""Grading tests of chapter 2, "A typology of convolutions"."""
