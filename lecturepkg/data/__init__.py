@@ -1,5 +1,17 @@
-"""Datasets of the course, all available offline (shipped by packages, vendored, or generated)."""
+"""Datasets of the course, all available offline: shipped by packages (scikit-learn's digits),
+vendored with their source, licence and checksum (``vendored/PROVENANCE.md``), or generated."""
 
 from lecturepkg.data.digits import load_digits_split
+from lecturepkg.data.sequences import make_memory_task
+from lecturepkg.data.text import ZHANG_ALPHABET, encode_batch, one_hot_encode
+from lecturepkg.data.timeseries import TimeSeriesData, load_timeseries
+from lecturepkg.data.volumes import VOLUME_CLASSES, make_volumes, shape_volume
+from lecturepkg.data.words import WordsSplit, load_words
 
-__all__ = ["load_digits_split"]
+__all__ = [
+    "load_digits_split",
+    "load_timeseries", "TimeSeriesData",
+    "load_words", "WordsSplit", "one_hot_encode", "encode_batch", "ZHANG_ALPHABET",
+    "make_volumes", "shape_volume", "VOLUME_CLASSES",
+    "make_memory_task",
+]

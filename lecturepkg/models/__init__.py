@@ -1,6 +1,11 @@
 """Network definitions used in the course, one architecture per module."""
 
+from lecturepkg.models.charcnn import CharCNN
+from lecturepkg.models.cnn3d import CNN3d
+from lecturepkg.models.fcn import FCN
 from lecturepkg.models.lenet import DigitsLeNet, LeNet5
 from lecturepkg.models.mnist_convnet import MnistConvNet
+from lecturepkg.models.tcn import TCN, CausalConv1d, TemporalBlock
 
-__all__ = ["DigitsLeNet", "LeNet5", "MnistConvNet"]
+__all__ = ["DigitsLeNet", "LeNet5", "MnistConvNet", "FCN", "CharCNN", "CNN3d", "TCN",
+           "CausalConv1d", "TemporalBlock"]
