@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
+
+from lecturepkg._checks import check_int
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -26,3 +30,19 @@ def get_device(prefer: str | None = None) -> torch.device:
     if prefer == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("prefer='cuda' was requested but torch.cuda.is_available() is False")
     return torch.device(prefer)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with torch using ``n`` CPU threads, then restore the previous count.
+
+    Many tiny operations (small convolutions, test oracles) run faster and steadier on one
+    thread of a small, busy CPU, where OpenMP's start-up cost dominates.
+    """
+    n = check_int("n", n, minimum=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

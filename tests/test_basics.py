@@ -10,6 +10,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from lecturepkg import get_device, seed_everything
+from lecturepkg.device import torch_threads
 from lecturepkg.counting import count_parameters
 from lecturepkg.data import load_digits_split
 from lecturepkg.models import DigitsLeNet, LeNet5, MnistConvNet
@@ -91,3 +92,17 @@ def test_model_arguments_are_checked():
         DigitsLeNet(dropout=1.0)
     with pytest.raises(TypeError, match="in_channels"):
         LeNet5(in_channels=1.0)
+
+
+def test_torch_threads_sets_and_restores_the_count():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with torch_threads(1):
+            raise RuntimeError("boom")
+    assert torch.get_num_threads() == before  # restored after an exception too
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        with torch_threads(0):
+            pass

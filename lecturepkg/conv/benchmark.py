@@ -23,6 +23,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from lecturepkg.device import torch_threads
+
 LENET_LAYERS = (
     # name, input channels, output channels, kernel size, input size (LeCun et al. 1998)
     ("C1: 1->6, 5x5 on 32x32", 1, 6, 5, 32),
@@ -44,21 +46,14 @@ def median_time(func: Callable[[], object], repeats: int) -> float:
 @contextlib.contextmanager
 def one_thread():
     """Run torch and numpy's BLAS on a single thread; restore the previous settings after."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     try:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            limits = contextlib.nullcontext()
-        else:
-            limits = threadpool_limits(limits=1)
-        with limits:
-            yield
-    finally:
-        torch.set_num_threads(before)
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        limits = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(limits=1)
+    with torch_threads(1), limits:
+        yield
 
 
 def run(batch: int = 64, repeats: int = 20, loop_repeats: int = 3, seed: int = 0) -> list[dict]:

@@ -15,6 +15,7 @@ from typing import Callable
 
 import pytest
 
+from lecturepkg.device import torch_threads
 from lecturepkg.grading import runtime
 from lecturepkg.grading.exercises import get_exercise
 from lecturepkg.grading.feedback import GradingFailure
@@ -114,27 +115,13 @@ def run_exercise(exercise: Exercise | str, func: Callable | None) -> ExerciseRes
             "-p", "no:randomly", "-p", "no:unraisableexception", "--rootdir", os.path.dirname(test_file), "-c", os.devnull,
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     sink = io.StringIO()
-    with runtime.submitted(submission), _one_torch_thread(), \
+    with runtime.submitted(submission), torch_threads(1), \
             contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         code = pytest.main(args, plugins=[recorder])
     if recorder.errors or (not recorder.results and code not in (0, 1)):
         raise RuntimeError(f"the grading tests of {exercise.name} could not run (pytest exit {code}):\n"
                            + "\n".join(recorder.errors) + sink.getvalue()[-3000:])
     return ExerciseResult(exercise.name, exercise.title, recorder.results)
-
-
-@contextlib.contextmanager
-def _one_torch_thread():
-    """Grading tests run many tiny torch ops (the oracles); on a small machine OpenMP's
-    start-up cost makes them far slower with several threads than with one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _missing(name: str) -> Callable:

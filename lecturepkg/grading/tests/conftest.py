@@ -10,6 +10,7 @@ exercise's reference solution, so the tests themselves are tested.
 
 import pytest
 
+from lecturepkg.device import torch_threads
 from lecturepkg.grading import runtime
 
 
@@ -26,9 +27,5 @@ def submission(request):
 def _one_torch_thread():
     """The oracles are many tiny torch ops: one thread avoids OpenMP's start-up cost when
     pytest runs these files directly (run_exercise sets the same for check and the CLI)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
