@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
-from lecturepkg._checks import check_int, check_tuple
+from lecturepkg._checks import check_tuple
 
 IntOrTuple = Union[int, Sequence[int]]
 
@@ -35,13 +35,31 @@ __all__ = [
 ]
 
 
-def _ndim_of(**values) -> int | None:
-    """The number of spatial dimensions implied by the arguments (None if all are ints)."""
+# The smallest value each argument may take.
+_MINIMUM = {"input_size": 1, "kernel_size": 1, "stride": 1, "padding": 0, "output_padding": 0,
+            "dilation": 1}
+
+
+def _per_axis(**values) -> tuple[int | None, list[tuple[int, ...]]]:
+    """Expand int-or-tuple arguments into one tuple of values per spatial axis.
+
+    Returns ``(n, axes)``: ``n`` is the number of dimensions the tuples imply (``None`` when
+    every argument is an int, so the caller returns an int), and ``axes[i]`` holds the
+    arguments' values along axis ``i``, in the order they were given. Each value is checked
+    (an int, at least its minimum), with an error naming the argument.
+    """
     lengths = {name: len(v) for name, v in values.items() if isinstance(v, (tuple, list))}
     if len(set(lengths.values())) > 1:
         given = ", ".join(f"{name} has {n}" for name, n in lengths.items())
         raise ValueError(f"tuple arguments disagree on the number of dimensions: {given}")
-    return next(iter(lengths.values())) if lengths else None
+    n = next(iter(lengths.values())) if lengths else None
+    expanded = [check_tuple(name, v, n or 1, minimum=_MINIMUM[name]) for name, v in values.items()]
+    return n, list(zip(*expanded))
+
+
+def _span(kernel_size: int, dilation: int) -> int:
+    """Input positions a dilated kernel covers: ``dilation * (kernel_size - 1) + 1``."""
+    return dilation * (kernel_size - 1) + 1
 
 
 def effective_kernel_size(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> IntOrTuple:
@@ -50,10 +68,8 @@ def effective_kernel_size(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> 
     A kernel of size ``k`` with dilation ``d`` touches the same span of the input as a dense
     kernel of size ``1 + (k - 1) d`` with only ``k`` non-zero taps (Yu & Koltun, 2016).
     """
-    n = _ndim_of(kernel_size=kernel_size, dilation=dilation)
-    k = check_tuple("kernel_size", kernel_size, n or 1, minimum=1)
-    d = check_tuple("dilation", dilation, n or 1, minimum=1)
-    out = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+    n, axes = _per_axis(kernel_size=kernel_size, dilation=dilation)
+    out = tuple(_span(k, d) for k, d in axes)
     return out if n else out[0]
 
 
@@ -73,22 +89,11 @@ def conv_output_size(
     >>> conv_output_size((20, 30), kernel_size=3, dilation=4)
     (12, 22)
     """
-    n = _ndim_of(
-        input_size=input_size,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-    )
-    dims = n or 1
-    i = check_tuple("input_size", input_size, dims, minimum=1)
-    k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
-    s = check_tuple("stride", stride, dims, minimum=1)
-    p = check_tuple("padding", padding, dims, minimum=0)
-    d = check_tuple("dilation", dilation, dims, minimum=1)
+    n, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+                        padding=padding, dilation=dilation)
     out = []
-    for ax, (ii, kk, ss, pp, dd) in enumerate(zip(i, k, s, p, d)):
-        span = dd * (kk - 1) + 1
+    for ax, (ii, kk, ss, pp, dd) in enumerate(axes):
+        span = _span(kk, dd)
         if span > ii + 2 * pp:
             where = f" (dimension {ax})" if n else ""
             raise ValueError(
@@ -118,24 +123,13 @@ def pool_output_size(
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     if stride is None:
         stride = kernel_size
-    n = _ndim_of(
-        input_size=input_size,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-    )
-    dims = n or 1
-    i = check_tuple("input_size", input_size, dims, minimum=1)
-    k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
-    s = check_tuple("stride", stride, dims, minimum=1)
-    p = check_tuple("padding", padding, dims, minimum=0)
-    d = check_tuple("dilation", dilation, dims, minimum=1)
+    n, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+                        padding=padding, dilation=dilation)
     out = []
-    for ii, kk, ss, pp, dd in zip(i, k, s, p, d):
+    for ii, kk, ss, pp, dd in axes:
         if 2 * pp > kk:
             raise ValueError(f"padding must be at most half of kernel_size, got {pp} for {kk}")
-        span = dd * (kk - 1) + 1
+        span = _span(kk, dd)
         num = ii + 2 * pp - span  # negative when the window overhangs the padded input
         o = (-(-num // ss) if ceil_mode else num // ss) + 1  # ceil or floor division
         if ceil_mode and (o - 1) * ss >= ii + pp:  # last window must start inside the input
@@ -174,30 +168,17 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size((2, 2), 3, stride=2, padding=1, output_padding=1)
     (4, 4)
     """
-    n = _ndim_of(
-        input_size=input_size,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
-    )
-    dims = n or 1
-    i = check_tuple("input_size", input_size, dims, minimum=1)
-    k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
-    s = check_tuple("stride", stride, dims, minimum=1)
-    p = check_tuple("padding", padding, dims, minimum=0)
-    op = check_tuple("output_padding", output_padding, dims, minimum=0)
-    d = check_tuple("dilation", dilation, dims, minimum=1)
+    n, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+                        padding=padding, output_padding=output_padding, dilation=dilation)
     out = []
-    for ax, (ii, kk, ss, pp, oo, dd) in enumerate(zip(i, k, s, p, op, d)):
+    for ax, (ii, kk, ss, pp, oo, dd) in enumerate(axes):
         where = f" (dimension {ax})" if n else ""
         if oo >= ss and oo >= dd:
             raise ValueError(
                 f"output_padding{where} must be smaller than stride or dilation, got "
                 f"output_padding={oo} with stride={ss} and dilation={dd}"
             )
-        size = (ii - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1
+        size = (ii - 1) * ss - 2 * pp + _span(kk, dd) + oo
         if size < 1:
             raise ValueError(
                 f"padding{where}: cropping 2*{pp} positions from the "

@@ -22,18 +22,9 @@ import itertools
 import numpy as np
 
 from lecturepkg._checks import check_int, check_ndarray, check_tuple
-from lecturepkg.conv.arithmetic import conv_transpose_output_size
+from lecturepkg.conv.arithmetic import _per_axis, conv_transpose_output_size
 
 __all__ = ["overlap_count", "overlap_count_1d", "checkerboard_score", "phase_means"]
-
-
-def _ndim_of(**values) -> int | None:
-    """Number of dimensions implied by the tuple arguments (``None`` when all are ints)."""
-    lengths = {name: len(v) for name, v in values.items() if isinstance(v, (tuple, list))}
-    if len(set(lengths.values())) > 1:
-        given = ", ".join(f"{name} has {n}" for name, n in lengths.items())
-        raise ValueError(f"tuple arguments disagree on the number of dimensions: {given}")
-    return next(iter(lengths.values())) if lengths else None
 
 
 def overlap_count_1d(
@@ -81,20 +72,11 @@ def overlap_count(
     array when every argument is an int). Along each axis the counts depend only on that
     axis, so the map is the outer product of :func:`overlap_count_1d` vectors.
     """
-    n = _ndim_of(input_size=input_size, kernel_size=kernel_size, stride=stride,
-                 padding=padding, output_padding=output_padding, dilation=dilation)
-    dims = n or 1
-    args = [
-        check_tuple("input_size", input_size, dims, minimum=1),
-        check_tuple("kernel_size", kernel_size, dims, minimum=1),
-        check_tuple("stride", stride, dims, minimum=1),
-        check_tuple("padding", padding, dims, minimum=0),
-        check_tuple("output_padding", output_padding, dims, minimum=0),
-        check_tuple("dilation", dilation, dims, minimum=1),
-    ]
-    conv_transpose_output_size(*args)  # errors name the dimension when there are several
+    _, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+                        padding=padding, output_padding=output_padding, dilation=dilation)
+    conv_transpose_output_size(*zip(*axes))  # as tuples: errors name the dimension
     counts = np.ones((), dtype=np.int64)
-    for axis_args in zip(*args):  # one axis at a time: outer product of 1-D counts
+    for axis_args in axes:  # one axis at a time: outer product of 1-D counts
         counts = np.multiply.outer(counts, overlap_count_1d(*axis_args))
     return counts
 
