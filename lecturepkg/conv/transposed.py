@@ -38,9 +38,9 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from lecturepkg._checks import check_int, check_ndarray, check_shape_of, check_tuple
+from lecturepkg._checks import check_int, check_shape_of, check_tuple
 from lecturepkg.conv.arithmetic import conv_output_size, conv_transpose_output_size
-from lecturepkg.conv.functional import conv1d, conv2d
+from lecturepkg.conv.functional import _check_array, _window, conv1d, conv2d
 from lecturepkg.conv.nd import conv3d
 
 IntOrTuple = Union[int, Sequence[int]]
@@ -62,13 +62,6 @@ _CONV = {1: conv1d, 2: conv2d, 3: conv3d}  # the forward convolutions of chapter
 # ----------------------------------------------------------------------------------------
 # Argument checks
 # ----------------------------------------------------------------------------------------
-
-
-def _check_array(name: str, value, ndim, shape_hint: str) -> np.ndarray:
-    value = check_ndarray(name, value, ndim=ndim, shape_hint=shape_hint)
-    if value.dtype == np.bool_:
-        raise TypeError(f"{name} must have a numeric dtype (int, float, complex), got bool")
-    return value
 
 
 def _check_transpose_args(input, weight, bias, groups, dims: int):
@@ -125,11 +118,6 @@ def _transpose_output_size(x, kernel, s, p, op, d) -> tuple[int, ...]:
             f"{tuple(kernel)}, stride={s}, padding={p}, output_padding={op}, dilation={d}: "
             f"{err}"
         ) from None
-
-
-def _window(i: int, stride: int, dilation: int, k: int) -> slice:
-    """The positions ``i*stride, i*stride + dilation, ..., i*stride + (k-1)*dilation``."""
-    return slice(i * stride, i * stride + dilation * (k - 1) + 1, dilation)
 
 
 # ----------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch, Polygon, Rectangle
 
-from lecturepkg._checks import check_int, check_tuple
+from lecturepkg._checks import check_int
 from lecturepkg.conv.arithmetic import conv_transpose_output_size, effective_kernel_size
 from lecturepkg.viz.checkerboard import overlap_count, overlap_count_1d
 from lecturepkg.viz.conv_diagram import (
@@ -42,6 +42,7 @@ from lecturepkg.viz.conv_diagram import (
     PADDING_COLOR,
     TAP_COLOR,
     _format_param,
+    _pair,
     format_size,
 )
 from lecturepkg.viz.grids import NotebookFigure
@@ -149,10 +150,6 @@ def transposed_geometry(
         frame_hi=frame + output_padding,
         output=out,
     )
-
-
-def _pair(name: str, value, minimum: int) -> tuple[int, int]:
-    return check_tuple(name, value, 2, minimum=minimum)
 
 
 def _check_settings(input_size, kernel_size, stride, padding, output_padding, dilation):
