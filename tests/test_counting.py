@@ -3,8 +3,6 @@ offline inside torchvision) and the MNIST-network table of Fleuret's lecture not
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torchvision
