@@ -6,8 +6,8 @@ top-level modules hold the shared tools (:mod:`~lecturepkg.device`, :mod:`~lectu
 :mod:`~lecturepkg.train`, :mod:`~lecturepkg.counting`, :mod:`~lecturepkg.status`).
 """
 
-from lecturepkg.device import get_device, torch_threads
+from lecturepkg.device import get_device, page_threads, torch_threads
 from lecturepkg.seed import seed_everything
 
 __version__ = "0.1.0"
-__all__ = ["get_device", "torch_threads", "seed_everything", "__version__"]
+__all__ = ["get_device", "page_threads", "torch_threads", "seed_everything", "__version__"]

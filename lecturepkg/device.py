@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -46,3 +47,19 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def page_threads(max_cores: int = 4) -> int:
+    """Use one torch CPU thread on small CPUs (at most ``max_cores`` cores); return the count.
+
+    Every page of the book calls this once in its setup cell. The course's models are small:
+    on a 2-core machine, splitting a small convolution over two threads costs more in
+    synchronisation than it gains, and a page executed next to another busy process (a
+    second page, a test run) slows down many times over when both oversubscribe the cores.
+    One thread per page keeps the timing steady and lets two pages run side by side. On a
+    bigger CPU torch's default is kept.
+    """
+    max_cores = check_int("max_cores", max_cores, minimum=1)
+    if (os.cpu_count() or 1) <= max_cores:
+        torch.set_num_threads(1)
+    return torch.get_num_threads()

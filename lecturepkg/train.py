@@ -1,7 +1,7 @@
 """One small, readable training loop for every notebook of the course.
 
-``fit`` trains a classifier for a number of epochs with a progress bar (``tqdm.auto`` picks a
-widget in Jupyter and a text bar in a terminal), moves batches to the model's device, and
+``fit`` trains a classifier for a number of epochs with a progress bar (a widget in Jupyter,
+plain text in a terminal and in the static book: :func:`lecturepkg.output.progress`), moves batches to the model's device, and
 returns a :class:`History` of per-epoch losses and accuracies for learning curves.
 """
 
@@ -13,7 +13,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm.auto import tqdm
+from lecturepkg.output import progress as progress_bar
 
 from lecturepkg._checks import check_int
 
@@ -120,7 +120,7 @@ def fit(
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     device = _model_device(model)
     history = History()
-    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
+    bar = progress_bar(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:
         model.train()
         total_loss, correct, count = 0.0, 0, 0
