@@ -188,3 +188,31 @@ def test_a_notebook_namespace_with_none_globals_is_graded():
     _, result = verdicts(namespace["toy_double"])
     assert result.passed, [t.message for t in result.tests]
     assert namespace["__package__"] is None and namespace["nothing"] is None
+
+
+def test_check_chapter_grades_the_callers_namespace_and_prints_the_score_table(monkeypatch, capsys):
+    monkeypatch.setitem(EXERCISES, "toy_double", TOY)
+    notebook = {"__name__": "__main__"}
+    exec("from lecturepkg.grading import check_chapter\n"
+         "def toy_double(x):\n    return x * 2\n"
+         "results = check_chapter('toy')\n", notebook)
+    table = capsys.readouterr().out
+    assert [r.exercise for r in notebook["results"]] == ["toy_double"]
+    assert notebook["results"][0].passed
+    assert "chapter toy" in table and "toy_double" in table and "3/3" in table and "total" in table
+    exec("def toy_double(x):\n    return x * 3\nresults = check_chapter('toy', quiet=False)\n", notebook)
+    report = capsys.readouterr().out
+    assert not notebook["results"][0].passed and "wrong values" in report and "0/3" in report
+    exec("del toy_double\nresults = check_chapter('toy')\n", notebook)
+    assert notebook["results"][0].points == 0  # a missing function scores nothing, no crash
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="chapter: no exercises for 'nope'"):
+        exec("check_chapter('nope')", notebook)
+
+
+def test_check_chapter_does_nothing_under_the_command_line_grader(monkeypatch, capsys):
+    from lecturepkg.grading.check import GRADER_ENV, check_chapter
+
+    monkeypatch.setitem(EXERCISES, "toy_double", TOY)
+    monkeypatch.setenv(GRADER_ENV, "1")
+    assert check_chapter("toy") is None and capsys.readouterr().out == ""

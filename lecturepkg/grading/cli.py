@@ -17,10 +17,9 @@ import pathlib
 import sys
 from typing import Sequence
 
-from lecturepkg.grading.check import GRADER_ENV
+from lecturepkg.grading.check import GRADER_ENV, grade_namespace
 from lecturepkg.grading.exercises import EXERCISES, chapter_exercises
-from lecturepkg.grading.report import exercise_report, gradescope_json, score_table
-from lecturepkg.grading.runner import run_exercise
+from lecturepkg.grading.report import gradescope_json
 from lecturepkg.grading.sandbox import GradingTimeout, student_traceback, time_limit
 
 
@@ -120,18 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         namespace, problems = execute_submission(args.path, args.cell_timeout)
         chapter = _chapter_for(args.path, namespace, args.chapter)
-        exercises = chapter_exercises(chapter)
     except ValueError as err:
         parser.error(str(err))
     for problem in problems:
         print(f"warning: {problem}\n", file=sys.stderr)
-    results = []
-    for exercise in exercises:
-        func = namespace.get(exercise.name)
-        results.append(run_exercise(exercise, func if callable(func) else None))
-        if not args.quiet:
-            print(exercise_report(results[-1]) + "\n")
-    print(f"{args.path.name} — chapter {chapter}\n" + score_table(results))
+    results = grade_namespace(chapter, namespace, quiet=args.quiet,
+                              title=f"{args.path.name} — chapter {chapter}")
     if args.json:
         args.json.write_text(json.dumps(gradescope_json(results), indent=2))
     return 0 if all(r.passed for r in results) else 1
