@@ -30,7 +30,8 @@ from lecturepkg.viz import (  # noqa: E402
     show_grid,
 )
 from lecturepkg.viz.conv_diagram import format_size  # noqa: E402
-from lecturepkg.viz.explorer import SLIDER_RANGES  # noqa: E402
+from lecturepkg.output import STATIC_ENV  # noqa: E402
+from lecturepkg.viz.explorer import SLIDER_RANGES, ConvExplorer, StaticExplorer  # noqa: E402
 from lecturepkg.viz.grids import (  # noqa: E402
     HIGHLIGHT_COLOR,
     NotebookFigure,
@@ -310,6 +311,35 @@ def test_format_size():
 # --------------------------------------------------------------------------- explorer
 
 
+@pytest.fixture
+def widgets_made(monkeypatch):
+    """The ipywidgets.Widget instances created during the test (every widget's __init__
+    ends in Widget.__init__, which opens its comm: that is what stores widget state)."""
+    import ipywidgets
+
+    made = []
+    init = ipywidgets.Widget.__init__
+
+    def recording_init(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ipywidgets.Widget, "__init__", recording_init)
+    return made
+
+
+@pytest.fixture
+def live(monkeypatch):
+    """A live notebook: the book build's variable is unset."""
+    monkeypatch.delenv(STATIC_ENV, raising=False)
+
+
+@pytest.fixture
+def static(monkeypatch):
+    """The static book build."""
+    monkeypatch.setenv(STATIC_ENV, "1")
+
+
 @FAST
 @given(
     i=st.integers(*SLIDER_RANGES["input_size"]),
@@ -338,7 +368,7 @@ def test_explorer_figure_bad_input():
         explorer_figure(stride=1.5)
 
 
-def test_conv_explorer_builds_and_follows_its_sliders(capsys):
+def test_conv_explorer_builds_and_follows_its_sliders(capsys, live):
     import ipywidgets
 
     w = conv_explorer()
@@ -371,10 +401,56 @@ def test_conv_explorer_builds_and_follows_its_sliders(capsys):
     capsys.readouterr()  # outside a kernel, the Output widget prints to stdout
 
 
-def test_conv_explorer_bad_initial_values():
+@pytest.mark.parametrize("mode", ["live", "static"])
+def test_conv_explorer_bad_initial_values(mode, request):
+    request.getfixturevalue(mode)
     with pytest.raises(ValueError, match="kernel_size"):
         conv_explorer(kernel_size=9)
     with pytest.raises(ValueError, match="stride"):
         conv_explorer(stride=0)
     with pytest.raises(TypeError, match="input_size"):
         conv_explorer(input_size="5")
+
+
+def test_conv_explorer_static_is_the_initial_figure_without_widgets(static, widgets_made):
+    setting = dict(input_size=7, kernel_size=3, stride=2, padding=1, dilation=2)
+    shown = conv_explorer(**setting)
+    assert widgets_made == []  # no widget, so no widget state stored in the page
+    assert isinstance(shown, StaticExplorer)
+    # 7 + 2 - (2 * 2 + 1) = 4 -> 4 // 2 + 1 = 3, as torch computes
+    assert torch_output_shape((7, 7), (3, 3), 2, 1, 2) == (3, 3)
+    assert shown.message == "output size: 3 × 3"
+    expected = explorer_figure(**setting, output_index=(0, 0))
+    assert shown.figure.get_suptitle() == expected.get_suptitle()
+    (ax,), (ax_expected,) = shown.figure.axes, expected.axes
+    for gid in ("input", "padding", "tap", "output", "output-highlight"):
+        assert len(patches_with_gid(ax, gid)) == len(patches_with_gid(ax_expected, gid)), gid
+    bundle = shown._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "image/png"}
+    assert bundle["image/png"].startswith(b"\x89PNG")
+    assert bundle["text/plain"] == shown.message
+    assert widgets_made == []
+
+
+def test_conv_explorer_static_invalid_setting_shows_the_message(static, widgets_made):
+    shown = conv_explorer(input_size=2, kernel_size=3)  # the kernel does not fit
+    assert shown.figure is None
+    assert "spans 3 cells but the padded input has only 2" in shown.message
+    assert shown._repr_mimebundle_() == {"text/plain": shown.message}
+    assert widgets_made == []
+
+
+def test_conv_explorer_live_makes_widgets_and_shows_what_static_shows(
+        monkeypatch, widgets_made, capsys):
+    setting = dict(input_size=7, kernel_size=3, stride=2, padding=1, dilation=2)
+    monkeypatch.delenv(STATIC_ENV, raising=False)
+    w = conv_explorer(**setting)
+    assert isinstance(w, ConvExplorer)
+    assert widgets_made.count("IntSlider") == 7 and "Output" in widgets_made
+    monkeypatch.setenv(STATIC_ENV, "1")
+    shown = conv_explorer(**setting)
+    assert shown.message == w.message
+    assert shown.figure.get_suptitle() == w.figure.get_suptitle()
+    monkeypatch.setenv(STATIC_ENV, "0")  # only "1" means static
+    assert isinstance(conv_explorer(**setting), ConvExplorer)
+    capsys.readouterr()

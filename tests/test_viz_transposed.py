@@ -32,8 +32,11 @@ from lecturepkg.viz.transposed_diagram import (  # noqa: E402
     draw_overlap_add1d,
     transposed_geometry,
 )
+from lecturepkg.output import STATIC_ENV  # noqa: E402
 from lecturepkg.viz.transposed_explorer import (  # noqa: E402
     TRANSPOSED_SLIDER_RANGES,
+    StaticExplorer,
+    TransposedExplorer,
     transposed_explorer,
     transposed_explorer_figure,
 )
@@ -436,6 +439,35 @@ def test_draw_overlap_add_bad_input():
 # --------------------------------------------------------------------------- explorer
 
 
+@pytest.fixture
+def widgets_made(monkeypatch):
+    """The ipywidgets.Widget instances created during the test (every widget's __init__
+    ends in Widget.__init__, which opens its comm: that is what stores widget state)."""
+    import ipywidgets
+
+    made = []
+    init = ipywidgets.Widget.__init__
+
+    def recording_init(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ipywidgets.Widget, "__init__", recording_init)
+    return made
+
+
+@pytest.fixture
+def live(monkeypatch):
+    """A live notebook: the book build's variable is unset."""
+    monkeypatch.delenv(STATIC_ENV, raising=False)
+
+
+@pytest.fixture
+def static(monkeypatch):
+    """The static book build."""
+    monkeypatch.setenv(STATIC_ENV, "1")
+
+
 @settings(max_examples=15, deadline=None)  # each example builds three figures
 @given(values=st.tuples(*(st.integers(lo, hi) for lo, hi in TRANSPOSED_SLIDER_RANGES.values())))
 def test_explorer_figure_every_slider_setting(values):
@@ -473,7 +505,7 @@ def test_explorer_figure_bad_input():
         transposed_explorer_figure(output_index=(9, 9))
 
 
-def test_transposed_explorer_follows_its_widgets(capsys):
+def test_transposed_explorer_follows_its_widgets(capsys, live):
     import ipywidgets
 
     w = transposed_explorer()  # 3x3 input, kernel 3, stride 2, padding 1 -> 5x5
@@ -500,10 +532,54 @@ def test_transposed_explorer_follows_its_widgets(capsys):
     capsys.readouterr()  # outside a kernel, the Output widget prints to stdout
 
 
-def test_transposed_explorer_bad_initial_values():
+@pytest.mark.parametrize("mode", ["live", "static"])
+def test_transposed_explorer_bad_initial_values(mode, request):
+    request.getfixturevalue(mode)
     with pytest.raises(ValueError, match="kernel_size"):
         transposed_explorer(kernel_size=9)
     with pytest.raises(ValueError, match="view"):
         transposed_explorer(view="both")
     with pytest.raises(TypeError, match="input_size"):
         transposed_explorer(input_size="3")
+
+
+@pytest.mark.parametrize("view", ["transposed", "direct"])
+def test_transposed_explorer_static_is_the_initial_figure_without_widgets(
+        view, static, widgets_made):
+    shown = transposed_explorer(input_size=3, kernel_size=3, stride=2, padding=1, view=view)
+    assert widgets_made == []  # no widget, so no widget state stored in the page
+    assert isinstance(shown, StaticExplorer)
+    # torch: 3x3 -> 5x5 transposed, and the direct convolution maps 5x5 back to 3x3
+    assert torch_counts((3, 3), (3, 3), 2, 1, 0, 1).shape == (5, 5)
+    assert shown.message == ("transposed: 3 → 5 (per side)" if view == "transposed"
+                             else "direct: 5 → 3 (per side)")
+    expected = transposed_explorer_figure(3, 3, 2, 1, view=view)
+    assert shown.figure.get_suptitle() == expected.get_suptitle()
+    assert len(shown.figure.axes) == len(expected.axes) == (2 if view == "transposed" else 1)
+    for ax, ax_expected in zip(shown.figure.axes, expected.axes):
+        for gid in ("input", "output", "tap", "output-highlight"):
+            assert len(with_gid(ax, gid)) == len(with_gid(ax_expected, gid)), gid
+    bundle = shown._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "image/png"}
+    assert bundle["image/png"].startswith(b"\x89PNG")
+    assert widgets_made == []
+
+
+def test_transposed_explorer_static_invalid_setting_shows_the_message(static, widgets_made):
+    shown = transposed_explorer(stride=2, output_padding=2)  # not smaller than the stride
+    assert shown.figure is None and "output_padding" in shown.message
+    assert shown._repr_mimebundle_() == {"text/plain": shown.message}
+    assert widgets_made == []
+
+
+def test_transposed_explorer_live_makes_widgets_and_shows_what_static_shows(
+        monkeypatch, widgets_made, capsys):
+    monkeypatch.delenv(STATIC_ENV, raising=False)
+    w = transposed_explorer(view="direct")
+    assert isinstance(w, TransposedExplorer)
+    assert widgets_made.count("IntSlider") == 8 and "ToggleButtons" in widgets_made
+    monkeypatch.setenv(STATIC_ENV, "1")
+    shown = transposed_explorer(view="direct")
+    assert shown.message == w.message
+    assert shown.figure.get_suptitle() == w.figure.get_suptitle()
+    capsys.readouterr()

@@ -4,20 +4,28 @@ Sliders set the input size, kernel size, stride, padding and dilation of a squar
 convolution and the output position to inspect; the explorer redraws the
 :func:`~lecturepkg.viz.conv_diagram.draw_conv2d` picture and prints the output size.
 
-The drawing itself is the plain function :func:`explorer_figure` (headless, testable, and what
-a static page shows); :func:`conv_explorer` only wires sliders to it. Nothing here opens a
-window: figures are pyplot-free :class:`~lecturepkg.viz.grids.NotebookFigure` objects shown
-with IPython's ``display`` inside an ``ipywidgets.Output``.
+The drawing itself is the plain function :func:`explorer_figure` (headless, testable);
+:func:`conv_explorer` only wires sliders to it, or, in the static book
+(:func:`lecturepkg.output.static_output`), shows the figure of its initial setting without any
+widget. Nothing here opens a window: figures are pyplot-free
+:class:`~lecturepkg.viz.grids.NotebookFigure` objects.
 """
 
 from __future__ import annotations
 
-import ipywidgets as widgets
-from IPython.display import display
+from functools import partial
+
 from matplotlib.figure import Figure
 
-from lecturepkg._checks import check_int
 from lecturepkg.conv.arithmetic import conv_output_size, effective_kernel_size
+from lecturepkg.output import static_output
+from lecturepkg.viz._explorer_base import (
+    Frame,
+    LiveExplorer,
+    StaticExplorer,
+    check_initial,
+    check_setting,
+)
 from lecturepkg.viz.conv_diagram import draw_conv2d
 from lecturepkg.viz.grids import NotebookFigure
 
@@ -35,17 +43,8 @@ SLIDER_RANGES = {
 
 
 def _check_setting(input_size, kernel_size, stride, padding, dilation) -> dict[str, int]:
-    values = {
-        "input_size": input_size,
-        "kernel_size": kernel_size,
-        "stride": stride,
-        "padding": padding,
-        "dilation": dilation,
-    }
-    for name, value in values.items():
-        lo, _ = SLIDER_RANGES[name]
-        values[name] = check_int(name, value, minimum=lo)
-    return values
+    return check_setting(SLIDER_RANGES, dict(input_size=input_size, kernel_size=kernel_size,
+                                             stride=stride, padding=padding, dilation=dilation))
 
 
 def explorer_figure(
@@ -78,7 +77,26 @@ def explorer_figure(
     return fig
 
 
-class ConvExplorer(widgets.VBox):
+def _frame(settings: dict) -> Frame:
+    """The explorer's message, output count and drawing for one setting."""
+    v = {name: settings[name] for name in SLIDER_RANGES}
+    span = effective_kernel_size(v["kernel_size"], v["dilation"])
+    padded = v["input_size"] + 2 * v["padding"]
+    if span > padded:
+        return Frame(
+            f"The dilated kernel spans {span} cells but the padded input has only "
+            f"{padded}: no valid output. Shrink the kernel or dilation, or pad more."
+        )
+    out = conv_output_size(**v)
+    draw = partial(_draw, v)
+    return Frame(f"output size: {out} × {out}", out, draw)
+
+
+def _draw(v: dict, output_index: tuple[int, int]) -> Figure:
+    return explorer_figure(**v, output_index=output_index)
+
+
+class ConvExplorer(LiveExplorer):
     """Sliders plus a drawing area; build it with :func:`conv_explorer`.
 
     Attributes
@@ -95,63 +113,7 @@ class ConvExplorer(widgets.VBox):
     """
 
     def __init__(self, **initial: int):
-        self.sliders = {
-            name: widgets.IntSlider(
-                value=initial[name], min=lo, max=hi, description=name.replace("_", " "),
-                continuous_update=False, style={"description_width": "90px"},
-            )
-            for name, (lo, hi) in SLIDER_RANGES.items()
-        }
-        for name in ("output_row", "output_col"):
-            self.sliders[name] = widgets.IntSlider(
-                value=0, min=0, max=0, description=name.replace("_", " "),
-                continuous_update=False, style={"description_width": "90px"},
-            )
-        self.output = widgets.Output()
-        self.figure: Figure | None = None
-        self._busy = False
-        self.message = ""
-        controls = widgets.HBox([
-            widgets.VBox([self.sliders[n] for n in SLIDER_RANGES]),
-            widgets.VBox([self.sliders["output_row"], self.sliders["output_col"]]),
-        ])
-        super().__init__([controls, self.output])
-        for slider in self.sliders.values():
-            slider.observe(self.redraw, names="value")
-        self.redraw()
-
-    def redraw(self, change=None) -> None:
-        """Recompute the output size, update the output-position sliders, redraw."""
-        if self._busy:  # a slider we adjust below fired its observer: one drawing is enough
-            return
-        self._busy = True
-        try:
-            self._redraw()
-        finally:
-            self._busy = False
-
-    def _redraw(self) -> None:
-        v = {name: self.sliders[name].value for name in SLIDER_RANGES}
-        span = effective_kernel_size(v["kernel_size"], v["dilation"])
-        padded = v["input_size"] + 2 * v["padding"]
-        if span > padded:
-            self.figure = None
-            self.message = (
-                f"The dilated kernel spans {span} cells but the padded input has only "
-                f"{padded}: no valid output. Shrink the kernel or dilation, or pad more."
-            )
-        else:
-            out = conv_output_size(**v)
-            for name in ("output_row", "output_col"):
-                self.sliders[name].max = out - 1  # ipywidgets clamps the value to the new max
-            index = (self.sliders["output_row"].value, self.sliders["output_col"].value)
-            self.figure = explorer_figure(**v, output_index=index)
-            self.message = f"output size: {out} × {out}"
-        with self.output:
-            self.output.clear_output(wait=True)
-            print(self.message)
-            if self.figure is not None:
-                display(self.figure)
+        super().__init__(SLIDER_RANGES, initial, _frame, description_width="90px")
 
 
 def conv_explorer(
@@ -160,12 +122,15 @@ def conv_explorer(
     stride: int = 1,
     padding: int = 0,
     dilation: int = 1,
-) -> ConvExplorer:
+) -> ConvExplorer | StaticExplorer:
     """Build the interactive convolution-arithmetic explorer (display it as a notebook cell's
-    last expression). Initial values must lie within :data:`SLIDER_RANGES`."""
-    v = _check_setting(input_size, kernel_size, stride, padding, dilation)
-    for name, value in v.items():
-        lo, hi = SLIDER_RANGES[name]
-        if value > hi:
-            raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
+    last expression). Initial values must lie within :data:`SLIDER_RANGES`.
+
+    In the static book (:func:`lecturepkg.output.static_output`) it returns a
+    :class:`StaticExplorer` instead: the figure of the initial setting, and no widgets.
+    """
+    v = check_initial(SLIDER_RANGES, dict(input_size=input_size, kernel_size=kernel_size,
+                                          stride=stride, padding=padding, dilation=dilation))
+    if static_output():
+        return StaticExplorer(_frame(v))
     return ConvExplorer(**v)

@@ -15,18 +15,27 @@ between two pictures:
   which is the sense in which the two layers are each other's transpose.
 
 As in :mod:`lecturepkg.viz.explorer`, the drawing is the plain function
-:func:`transposed_explorer_figure` (headless, testable, what a static page shows) and
-:func:`transposed_explorer` only wires widgets to it.
+:func:`transposed_explorer_figure` (headless, testable) and :func:`transposed_explorer` only
+wires widgets to it, or, in the static book (:func:`lecturepkg.output.static_output`), shows
+the figure of its initial setting without any widget.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import ipywidgets as widgets
-from IPython.display import display
 from matplotlib.figure import Figure
 
-from lecturepkg._checks import check_int
 from lecturepkg.conv.arithmetic import conv_output_size, conv_transpose_output_size
+from lecturepkg.output import static_output
+from lecturepkg.viz._explorer_base import (
+    Frame,
+    LiveExplorer,
+    StaticExplorer,
+    check_initial,
+    check_setting,
+)
 from lecturepkg.viz.conv_diagram import draw_conv2d
 from lecturepkg.viz.grids import NotebookFigure
 from lecturepkg.viz.transposed_diagram import (
@@ -56,12 +65,9 @@ VIEWS = ("transposed", "direct")
 
 
 def _check_setting(input_size, kernel_size, stride, padding, output_padding, dilation):
-    values = dict(input_size=input_size, kernel_size=kernel_size, stride=stride,
-                  padding=padding, output_padding=output_padding, dilation=dilation)
-    for name, value in values.items():
-        lo, _ = TRANSPOSED_SLIDER_RANGES[name]
-        values[name] = check_int(name, value, minimum=lo)
-    return values
+    return check_setting(TRANSPOSED_SLIDER_RANGES, dict(
+        input_size=input_size, kernel_size=kernel_size, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation))
 
 
 def _check_view(view) -> str:
@@ -113,7 +119,28 @@ def transposed_explorer_figure(
     return fig
 
 
-class TransposedExplorer(widgets.VBox):
+def _frame(settings: dict) -> Frame:
+    """The explorer's message, output count and drawing for one setting and view."""
+    v = {name: settings[name] for name in TRANSPOSED_SLIDER_RANGES}
+    view = settings["view"]
+    try:
+        out = conv_transpose_output_size(*v.values())
+    except ValueError as err:
+        return Frame(f"No valid transposed convolution: {err}")
+    if view == "transposed":
+        n_out, sizes = out, f"transposed: {v['input_size']} → {out}"
+    else:
+        n_out = conv_output_size(out, v["kernel_size"], v["stride"], v["padding"],
+                                 v["dilation"])
+        sizes = f"direct: {out} → {n_out}"
+    return Frame(f"{sizes} (per side)", n_out, partial(_draw, v, view))
+
+
+def _draw(v: dict, view: str, output_index: tuple[int, int]) -> Figure:
+    return transposed_explorer_figure(**v, output_index=output_index, view=view)
+
+
+class TransposedExplorer(LiveExplorer):
     """Sliders, a view toggle and a drawing area; build it with :func:`transposed_explorer`.
 
     Attributes
@@ -132,67 +159,11 @@ class TransposedExplorer(widgets.VBox):
     """
 
     def __init__(self, view: str = "transposed", **initial: int):
-        style = {"description_width": "110px"}
-        self.sliders = {
-            name: widgets.IntSlider(value=initial[name], min=lo, max=hi,
-                                    description=name.replace("_", " "),
-                                    continuous_update=False, style=style)
-            for name, (lo, hi) in TRANSPOSED_SLIDER_RANGES.items()
-        }
-        for name in ("output_row", "output_col"):
-            self.sliders[name] = widgets.IntSlider(value=0, min=0, max=0,
-                                                   description=name.replace("_", " "),
-                                                   continuous_update=False, style=style)
-        self.view = widgets.ToggleButtons(options=list(VIEWS), value=view,
-                                          description="view", style=style)
-        self.output = widgets.Output()
-        self.figure: Figure | None = None
-        self.message = ""
-        self._busy = False
-        controls = widgets.HBox([
-            widgets.VBox([self.sliders[n] for n in TRANSPOSED_SLIDER_RANGES]),
-            widgets.VBox([self.view, self.sliders["output_row"], self.sliders["output_col"]]),
-        ])
-        super().__init__([controls, self.output])
-        for widget in (*self.sliders.values(), self.view):
-            widget.observe(self.redraw, names="value")
-        self.redraw()
-
-    def redraw(self, change=None) -> None:
-        """Recompute the sizes, update the output-position sliders, redraw."""
-        if self._busy:  # a slider adjusted below fired its observer: one drawing is enough
-            return
-        self._busy = True
-        try:
-            self._redraw()
-        finally:
-            self._busy = False
-
-    def _redraw(self) -> None:
-        v = {name: self.sliders[name].value for name in TRANSPOSED_SLIDER_RANGES}
-        try:
-            out = conv_transpose_output_size(*v.values())
-        except ValueError as err:
-            self.figure = None
-            self.message = f"No valid transposed convolution: {err}"
-        else:
-            if self.view.value == "transposed":
-                n_out, sizes = out, f"transposed: {v['input_size']} → {out}"
-            else:
-                n_out = conv_output_size(out, v["kernel_size"], v["stride"], v["padding"],
-                                         v["dilation"])
-                sizes = f"direct: {out} → {n_out}"
-            for name in ("output_row", "output_col"):
-                self.sliders[name].max = n_out - 1  # ipywidgets clamps the value
-            index = (self.sliders["output_row"].value, self.sliders["output_col"].value)
-            self.figure = transposed_explorer_figure(**v, output_index=index,
-                                                     view=self.view.value)
-            self.message = f"{sizes} (per side)"
-        with self.output:
-            self.output.clear_output(wait=True)
-            print(self.message)
-            if self.figure is not None:
-                display(self.figure)
+        width = "110px"
+        self.view = widgets.ToggleButtons(options=list(VIEWS), value=view, description="view",
+                                          style={"description_width": width})
+        super().__init__(TRANSPOSED_SLIDER_RANGES, initial, _frame, extra={"view": self.view},
+                         description_width=width)
 
 
 def transposed_explorer(
@@ -203,12 +174,18 @@ def transposed_explorer(
     output_padding: int = 0,
     dilation: int = 1,
     view: str = "transposed",
-) -> TransposedExplorer:
+) -> TransposedExplorer | StaticExplorer:
     """Build the interactive transposed-convolution explorer (display it as a notebook cell's
-    last expression). Initial values must lie within :data:`TRANSPOSED_SLIDER_RANGES`."""
-    v = _check_setting(input_size, kernel_size, stride, padding, output_padding, dilation)
-    for name, value in v.items():
-        lo, hi = TRANSPOSED_SLIDER_RANGES[name]
-        if value > hi:
-            raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
-    return TransposedExplorer(view=_check_view(view), **v)
+    last expression). Initial values must lie within :data:`TRANSPOSED_SLIDER_RANGES`.
+
+    In the static book (:func:`lecturepkg.output.static_output`) it returns a
+    :class:`StaticExplorer` instead: the figure of the initial setting and view, and no
+    widgets.
+    """
+    v = check_initial(TRANSPOSED_SLIDER_RANGES, dict(
+        input_size=input_size, kernel_size=kernel_size, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation))
+    view = _check_view(view)
+    if static_output():
+        return StaticExplorer(_frame({**v, "view": view}))
+    return TransposedExplorer(view=view, **v)
