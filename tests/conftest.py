@@ -11,3 +11,19 @@ def one_torch_thread():
     start-up cost makes them up to 100x slower with two."""
     with torch_threads(1):
         yield
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller, not an xdist worker
+        from book_execution import TIMINGS
+
+        TIMINGS.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the time went: each page's execution and the book build (tests/test_book.py)."""
+    from book_execution import TIMINGS
+
+    if TIMINGS.exists():
+        terminalreporter.section("where the time goes: the book")
+        terminalreporter.write(TIMINGS.read_text())

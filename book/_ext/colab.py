@@ -42,6 +42,7 @@ BOOK = ROOT / "book"
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})(?P<rest>.*)$")
 DIRECTIVE = re.compile(r"^\{(?P<name>[\w:-]+)\}\s*(?P<args>.*)$")
 ROLE = re.compile(r"\{(?P<name>[\w:-]+)\}`(?P<body>[^`]+)`")
+INLINE = re.compile(ROLE.pattern + r"|(?P<ticks>`+)[^`][\s\S]*?(?<!`)(?P=ticks)(?!`)")
 LABEL = re.compile(r"^\s*\((?P<label>[\w:.-]+)\)=\s*$")
 ADMONITIONS = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important",
                "hint": "Hint", "caution": "Caution", "attention": "Attention",
@@ -196,19 +197,10 @@ def convert_roles(text: str, md: pathlib.Path) -> str:
             return py_link(md, body)
         raise ConversionError(f"{where}: role {{{name}}} has no Colab rendering")
 
-    # inline code spans are literal: convert roles only outside them
-    pieces = re.split(r"(?<![`{}\w])(`+)(?!\{)", text)
-    out, literal, opener = [], False, ""
-    for piece in pieces:
-        if re.fullmatch(r"`+", piece) and not literal:
-            literal, opener = True, piece
-            out.append(piece)
-        elif literal and piece == opener:
-            literal = False
-            out.append(piece)
-        else:
-            out.append(piece if literal else ROLE.sub(replace, piece))
-    return "".join(out)
+    def token(match: re.Match) -> str:  # inline code spans are literal: kept as they are
+        return replace(match) if match["name"] else match[0]
+
+    return INLINE.sub(token, text)
 
 
 # ----------------------------------------------------------------------------- directives
@@ -280,7 +272,13 @@ def directive(md: pathlib.Path, name: str, args: str, body: list[str]) -> str:
 
 def convert_markdown(text: str, md: pathlib.Path) -> str:
     """Render one Markdown cell's MyST into plain Markdown (see the module docstring)."""
-    lines, out, i = text.splitlines(), [], 0
+    lines, out, prose, i = text.splitlines(), [], [], 0
+
+    def flush():  # roles may span lines: convert a run of prose lines at once
+        if prose:
+            out.extend(convert_roles("\n".join(prose), md).split("\n"))
+            prose.clear()
+
     while i < len(lines):
         line = lines[i]
         fence = FENCE.match(line)
@@ -288,9 +286,10 @@ def convert_markdown(text: str, md: pathlib.Path) -> str:
             i += 1
             continue
         if not fence:
-            out.append(convert_roles(line, md))
+            prose.append(line)
             i += 1
             continue
+        flush()
         char, width = fence["fence"][0], len(fence["fence"])
         close = re.compile(rf"^\s*{re.escape(char)}{{{width},}}\s*$")
         end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), None)
@@ -306,6 +305,7 @@ def convert_markdown(text: str, md: pathlib.Path) -> str:
         else:  # a plain code block: copied as it is
             out.extend(lines[i:end + 1])
         i = end + 1
+    flush()
     return "\n".join(out)
 
 
