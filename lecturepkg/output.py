@@ -15,6 +15,7 @@ test suite does it when it executes the pages), and the package reacts to it:
 from __future__ import annotations
 
 import os
+import sys
 
 #: Name of the environment variable that marks a static (book) build; "1" means static.
 STATIC_ENV = "LECTUREPKG_STATIC_OUTPUT"
@@ -28,10 +29,15 @@ def static_output() -> bool:
 def progress(iterable=None, **kwargs):
     """A tqdm progress bar: plain text in the static book, tqdm's auto bar elsewhere.
 
-    Takes tqdm's arguments (``desc``, ``total``, ``disable``, ``leave``, ...).
+    Takes tqdm's arguments (``desc``, ``total``, ``disable``, ``leave``, ...). The static
+    bar writes to stdout, 80 columns wide: the book shows stdout as text and keeps only the
+    bar's final state (it applies the carriage returns), while stderr would be dropped.
     """
     if static_output():
-        from tqdm.std import tqdm  # text on stderr, rendered as a line in the book
+        from tqdm.std import tqdm  # plain text
+
+        kwargs.setdefault("file", sys.stdout)
+        kwargs.setdefault("ncols", 80)
     else:
         from tqdm.auto import tqdm  # a widget in Jupyter and Colab, text in a terminal
     return tqdm(iterable, **kwargs)
