@@ -5,7 +5,9 @@
 - :mod:`~lecturepkg.viz.conv_diagram`: :func:`draw_conv2d`, padding/stride/dilation pictures
   in the style of Dumoulin & Visin (2016).
 - :mod:`~lecturepkg.viz.explorer`: :func:`conv_explorer`, an ipywidgets explorer around
-  :func:`draw_conv2d`, and :func:`explorer_figure`, its static picture.
+  :func:`draw_conv2d`, and :func:`explorer_figure`, its picture for one setting. In the static
+  book (:func:`lecturepkg.output.static_output`) the explorers show the figure of their
+  initial setting and create no widget; they work with ipywidgets 7.6+ and 8.
 - :mod:`~lecturepkg.viz.pooling`: pooling windows and equivariance pictures.
 - :mod:`~lecturepkg.viz.training`: learning curves and misclassified examples.
 - :mod:`~lecturepkg.viz.receptive_field`: stacks of dilated/causal 1D layers (WaveNet style).
