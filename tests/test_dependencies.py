@@ -190,7 +190,7 @@ def test_only_output_imports_tqdm():
         "show progress with lecturepkg.output.progress, not tqdm directly")
 
 
-def test_progress_is_plain_text_in_the_static_book(monkeypatch):
+def test_progress_is_plain_text_in_the_static_book(monkeypatch, capsys):
     import tqdm.std
 
     monkeypatch.setenv(STATIC_ENV, "1")
@@ -199,6 +199,8 @@ def test_progress_is_plain_text_in_the_static_book(monkeypatch):
     assert type(bar) is tqdm.std.tqdm  # not a widget
     assert list(bar) == [0, 1, 2]
     assert "epochs" in stream.getvalue() and "3/3" in stream.getvalue()
+    assert list(progress(range(2), desc="steps")) == [0, 1]  # by default on stdout
+    assert "steps" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("value", [None, "0", ""])
