@@ -5,7 +5,7 @@ the window of the input under the kernel times the flattened filter. *im2col* ("
 columns") copies all those windows at once into the columns of one matrix, so that the
 whole convolution becomes a single matrix product (Chellapilla, Puri & Simard, *High
 performance convolutional neural networks for document processing*, 2006; the approach of
-Caffe and of early cuDNN, Chetlur et al. 2014):
+Caffe and of early cuDNN, Chetlur et al. 2014)::
 
     input (N, C, *size)  --im2col-->  cols (N, C * prod(k), L)      L = number of outputs
     weight (C_out, C, *k) --reshape--> W (C_out, C * prod(k))

@@ -33,6 +33,7 @@ from lecturepkg._checks import check_int
 
 __all__ = ["VOLUME_CLASSES", "make_volumes", "shape_volume"]
 
+#: The shape classes of :func:`make_volumes`, in the order of their labels.
 VOLUME_CLASSES = ("sphere", "cube", "cylinder", "shell")
 
 

@@ -11,7 +11,7 @@ from lecturepkg.grading.exercises import chapter_exercises, get_exercise
 from lecturepkg.grading.report import exercise_report, score_table
 from lecturepkg.grading.runner import ExerciseResult, run_exercise
 
-#: Set by the command line grader while it executes a notebook: check cells then do nothing,
+#: Set by the command line grader while it executes a notebook; check cells then do nothing,
 #: so that each exercise is graded once, by the grader.
 GRADER_ENV = "LECTUREPKG_GRADER"
 

@@ -143,7 +143,7 @@ class TCN(nn.Module):
 
     @property
     def receptive_field(self) -> int:
-        """How many consecutive inputs one output depends on: ``1 + sum (k - 1) d``.
+        """How many consecutive inputs one output depends on, ``1 + sum (k - 1) d``.
 
         Computed with :func:`lecturepkg.conv.receptive_field.receptive_field` from the
         ``(kernel_size, stride=1, dilation)`` of each block; the 1x1 convolutions and the

@@ -31,8 +31,8 @@ from lecturepkg.viz.grids import NotebookFigure
 
 __all__ = ["explorer_figure", "conv_explorer", "ConvExplorer", "SLIDER_RANGES"]
 
-# (min, max) of each slider. The largest setting (input 12 + padding 2 on each side) still
-# draws legibly; the smallest is the smallest torch accepts.
+#: (min, max) of each slider. The largest setting (input 12 + padding 2 on each side) still
+#: draws legibly; the smallest is the smallest torch accepts.
 SLIDER_RANGES = {
     "input_size": (1, 12),
     "kernel_size": (1, 5),

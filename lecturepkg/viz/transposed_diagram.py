@@ -109,12 +109,12 @@ class TransposedGeometry:
 
     @property
     def drawn(self) -> int:
-        """Cells drawn along this axis: frame, stuffed input, frame (cropped cells included)."""
+        """Cells drawn along this axis (frame, stuffed input, frame; cropped cells included)."""
         return self.pad_lo + self.stuffed + self.pad_hi
 
     @property
     def effective(self) -> int:
-        """Cells the direct convolution slides over: ``stuffed + frame_lo + frame_hi``."""
+        """Cells the direct convolution slides over, ``stuffed + frame_lo + frame_hi``."""
         return self.stuffed + self.frame_lo + self.frame_hi
 
     def input_cell(self, n: int) -> int:

@@ -52,7 +52,7 @@ __all__ = [
     "VIEWS",
 ]
 
-# (min, max) of each slider; the largest setting still draws legibly.
+#: (min, max) of each slider; the largest setting still draws legibly.
 TRANSPOSED_SLIDER_RANGES = {
     "input_size": (1, 5),
     "kernel_size": (1, 4),
@@ -61,6 +61,8 @@ TRANSPOSED_SLIDER_RANGES = {
     "output_padding": (0, 2),
     "dilation": (1, 2),
 }
+#: The two pictures ``view`` chooses between: ``"transposed"`` (the transposed convolution as
+#: a direct convolution and as overlap-add) and ``"direct"`` (the convolution it transposes).
 VIEWS = ("transposed", "direct")
 
 
