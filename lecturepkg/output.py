@@ -38,6 +38,7 @@ def progress(iterable=None, **kwargs):
 
         kwargs.setdefault("file", sys.stdout)
         kwargs.setdefault("ncols", 80)
+        kwargs.setdefault("mininterval", 30.0)  # nobody watches: few updates, the last one kept
     else:
         from tqdm.auto import tqdm  # a widget in Jupyter and Colab, text in a terminal
     return tqdm(iterable, **kwargs)
