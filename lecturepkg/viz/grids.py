@@ -265,6 +265,8 @@ def draw_correlation_steps(
     h, w = kernel.shape
     H, W = image.shape
     oh, ow = output.shape
+    # at most the page's width (7.5 in): wide inputs get smaller cells
+    cell_size = min(cell_size, 6.0 / (W + w + ow))
     width = cell_size * (W + w + ow) + 1.5
     height = (cell_size * max(H, h, oh) + 0.9) * len(checked)
     fig = NotebookFigure(figsize=(width, height), layout="constrained")

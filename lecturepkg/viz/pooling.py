@@ -194,7 +194,10 @@ def draw_equivariance(
     if not callable(t):
         raise TypeError(f"t must be a callable mapping an array to an array, got {t!r}")
     if axes is None:
-        _, axes = plt.subplots(1, 5, figsize=(13, 2.9))
+        # two rows, so that the panels stay legible at the page's width (7.5 in)
+        _, grid = plt.subplots(2, 3, figsize=(7.5, 5.2))
+        grid[-1, -1].axis("off")
+        axes = grid.ravel()[:5]
     axes = np.asarray(axes, dtype=object).ravel()
     if axes.size != 5 or not all(isinstance(a, Axes) for a in axes):
         raise ValueError(f"axes must be five matplotlib Axes, got {axes.size} objects")

@@ -247,7 +247,7 @@ def draw_dilated_stack(
                for i, _ in g.edges[layer - 1]]
     x_min, x_max = min(xs), max(xs)
     if ax is None:
-        width = min(max(4.5, 0.34 * (x_max - x_min + 1) + 2.2), 16)
+        width = min(max(4.5, 0.34 * (x_max - x_min + 1) + 2.2), 7.5)  # the page is 7.5 in
         fig = NotebookFigure(figsize=(width, 0.75 * (num_layers + 1) + 0.8), layout="constrained")
         ax = fig.add_subplot()
     radius = 0.28

@@ -60,7 +60,7 @@ def _check_history(history) -> History:
 
 def _check_two_axes(ax) -> tuple[Axes, Axes]:
     if ax is None:
-        _, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+        _, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(7.5, 3.2), layout="constrained")
         return ax_loss, ax_acc
     axes = list(np.ravel(ax)) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
     if len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
@@ -179,7 +179,7 @@ def plot_misclassified(
     preds,
     max_images: int = 24,
     *,
-    ncols: int = 8,
+    ncols: int = 6,
     class_names: Sequence[str] | None = None,
     cmap: str = "gray_r",
     fig: Figure | None = None,

@@ -468,7 +468,7 @@ def draw_overlap_add1d(
         if isinstance(value, (tuple, list)):
             raise TypeError(f"{name} must be an int for a 1-D drawing, got {value!r}")
     g = transposed_geometry(input_size, kernel_size, stride, padding, output_padding, dilation)
-    ax = _check_ax(ax, figsize=(8, 2.6))
+    ax = _check_ax(ax, figsize=(7.5, 2.5))
     painted, extra = _canvas(g)
     length = painted + extra
     counts = np.zeros(length, dtype=np.int64)

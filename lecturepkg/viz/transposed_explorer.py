@@ -104,7 +104,7 @@ def transposed_explorer_figure(
     if view == "transposed":
         g = transposed_geometry(i, k, s, p, op, d)
         width = g.drawn + 2 + out
-        fig = NotebookFigure(figsize=(max(6.0, 0.3 * width + 1.5), 8.4), layout="constrained")
+        fig = NotebookFigure(figsize=(min(7.5, max(6.0, 0.3 * width + 1.5)), 8.4), layout="constrained")
         top, bottom = fig.subplots(2, 1)
         draw_conv_transpose2d(i, k, s, p, op, d, output_index=output_index, ax=top)
         draw_overlap_add(i, k, s, p, op, d, ax=bottom)
@@ -112,7 +112,7 @@ def transposed_explorer_figure(
                      fontsize=11)
         return fig
     back = conv_output_size(out, k, s, p, d)
-    fig = NotebookFigure(figsize=(max(6.0, 0.3 * (out + 2 * p + 2 + back) + 1.5), 4.6),
+    fig = NotebookFigure(figsize=(min(7.5, max(6.0, 0.3 * (out + 2 * p + 2 + back) + 1.5)), 4.6),
                          layout="constrained")
     ax = fig.add_subplot()
     draw_conv2d((out, out), k, s, p, d, output_index=output_index, ax=ax)
