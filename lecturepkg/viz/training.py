@@ -179,7 +179,7 @@ def plot_misclassified(
     preds,
     max_images: int = 24,
     *,
-    ncols: int = 6,
+    ncols: int = 5,
     class_names: Sequence[str] | None = None,
     cmap: str = "gray_r",
     fig: Figure | None = None,
