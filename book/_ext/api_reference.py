@@ -158,9 +158,10 @@ def skip_reexported(app, what, name, obj, skip, options):
     if skip:
         return None
     if what == "class":
-        module = getattr(obj, "__module__", None)
-        if isinstance(module, str) and not module.startswith(PACKAGE):
-            return True
+        if inspect.isroutine(obj) or isinstance(obj, type):
+            module = getattr(obj, "__module__", None)
+            if isinstance(module, str) and not module.startswith(PACKAGE):
+                return True
         return None
     if what != "module":
         return None
