@@ -1,10 +1,10 @@
 """Reference solutions of the chapter 1 exercises, "Convolution from first principles".
 
 Each function is the solution of the exercise of the same name in
-``book/01-convolution/exercises.md``, with the same signature and the same docstring as the
-stub there. They use plain loops and numpy only, never the library functions that would do
-the work (``numpy.correlate``, ``torch.nn.functional.conv2d``, ...): those are the answers
-the exercises ask for.
+``book/01-convolution/exercises.md``, with the same signature and the same docstring as
+the stub there. They use plain loops and numpy only, never the library functions that
+would do the work (``numpy.correlate``, ``torch.nn.functional.conv2d``, ...): those are
+the answers the exercises ask for.
 """
 
 from __future__ import annotations
@@ -35,16 +35,16 @@ def correlate1d(x, w):
     Returns
     -------
     np.ndarray, shape (W - k + 1,)
-        One value per position where the kernel fits entirely inside the signal; a float64
-        array when ``x`` and ``w`` are float64.
+        One value per position where the kernel fits entirely inside the signal; a
+        float64 array when ``x`` and ``w`` are float64.
 
     Raises
     ------
     ValueError
         If the kernel is longer than the signal (k > W).
 
-    Example: with ``x = np.array([1.0, 2.0, 3.0, 4.0])`` and ``w = np.array([3.0, 2.0])``
-    the result is ``[7.0, 12.0, 17.0]``.
+    Example: with ``x = np.array([1.0, 2.0, 3.0, 4.0])`` and ``w = np.array([3.0,
+    2.0])`` the result is ``[7.0, 12.0, 17.0]``.
     """
     W, k = len(x), len(w)
     if k > W:
@@ -58,9 +58,10 @@ def correlate1d(x, w):
 def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
     """Length of the output of a convolution along one axis, as computed by PyTorch.
 
-    The input is padded with ``padding`` zeros at *each* end, the kernel's ``kernel_size``
-    taps are ``dilation`` apart, and the window moves ``stride`` steps at a time; only
-    positions where the window fits entirely inside the padded input count.
+    The input is padded with ``padding`` zeros at *each* end, the kernel's
+    ``kernel_size`` taps are ``dilation`` apart, and the window moves ``stride`` steps
+    at a time; only positions where the window fits entirely inside the padded input
+    count.
 
     Parameters
     ----------
@@ -80,9 +81,11 @@ def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
 
 
 def conv2d_multichannel(x, weight, bias):
-    """A convolutional layer's forward pass on one image: valid, stride 1, no kernel flip.
+    """A convolutional layer's forward pass on one image: valid, stride 1, no kernel
+    flip.
 
-    ``y[d, i, j] = bias[d] + sum over c, u, v of weight[d, c, u, v] * x[c, i + u, j + v]``
+    ``y[d, i, j] = bias[d] + sum over c, u, v of weight[d, c, u, v] * x[c, i + u, j +
+    v]``
 
     Parameters
     ----------
@@ -119,9 +122,10 @@ def conv2d_multichannel(x, weight, bias):
 def max_pool2d(x, kernel_size):
     """Max pooling over non-overlapping ``kernel_size x kernel_size`` windows.
 
-    The window moves ``kernel_size`` steps at a time (stride = kernel size), each channel is
-    pooled separately, and rows or columns at the bottom and right border that do not fill a
-    whole window are dropped, as in ``torch.nn.functional.max_pool2d(x, kernel_size)``.
+    The window moves ``kernel_size`` steps at a time (stride = kernel size), each
+    channel is pooled separately, and rows or columns at the bottom and right border
+    that do not fill a whole window are dropped, as in
+    ``torch.nn.functional.max_pool2d(x, kernel_size)``.
 
     Parameters
     ----------
@@ -155,9 +159,9 @@ def max_pool2d(x, kernel_size):
 def correlate1d_kernel_grad(x, grad_output, kernel_size):
     """Gradient of a loss with respect to the kernel of a 1D valid cross-correlation.
 
-    In the forward pass ``y = correlate1d(x, w)``, i.e. ``y[i] = sum_j x[i + j] * w[j]``,
-    with ``len(w) == kernel_size``. Given the upstream gradient ``grad_output = dL/dy``,
-    return ``dL/dw``, whose entry j is ``sum_i grad_output[i] * x[i + j]``.
+    In the forward pass ``y = correlate1d(x, w)``, i.e. ``y[i] = sum_j x[i + j] *
+    w[j]``, with ``len(w) == kernel_size``. Given the upstream gradient ``grad_output =
+    dL/dy``, return ``dL/dw``, whose entry j is ``sum_i grad_output[i] * x[i + j]``.
 
     Parameters
     ----------
@@ -187,13 +191,16 @@ def correlate1d_kernel_grad(x, grad_output, kernel_size):
     return grad_w
 
 
-def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1, padding=0, bias=True):
-    """Number of parameters and of multiply-accumulates (MACs) of one ``nn.Conv2d`` layer.
+def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1,
+                      padding=0, bias=True):
+    """Number of parameters and of multiply-accumulates (MACs) of one ``nn.Conv2d``
+    layer.
 
-    The layer has square ``kernel_size x kernel_size`` kernels and is applied to one sample
-    of a square ``input_size x input_size`` input with the given stride and padding (on each
-    side). Count the MACs the way the course's counter ``lecturepkg.counting`` does: one MAC
-    per weight per output value, bias additions not counted.
+    The layer has square ``kernel_size x kernel_size`` kernels and is applied to one
+    sample of a square ``input_size x input_size`` input with the given stride and
+    padding (on each side). Count the MACs the way the course's counter
+    ``lecturepkg.counting`` does: one MAC per weight per output value, bias additions
+    not counted.
 
     Parameters
     ----------

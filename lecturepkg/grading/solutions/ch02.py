@@ -4,9 +4,9 @@ Each function is the solution of the exercise of the same name in
 ``book/02-typology/exercises.md``, with the same signature and the same docstring as the
 stub there. They use plain loops and numpy only (``np.pad`` included), never the library
 functions that would do the work (``torch.nn.functional.conv3d``, ``F.unfold``,
-``F.conv_transpose2d``, the course's own ``lecturepkg.conv``, ...): those are the answers
-the exercises ask for. Each function is self-contained, so that it can be pasted into the
-exercises notebook as it stands.
+``F.conv_transpose2d``, the course's own ``lecturepkg.conv``, ...): those are the
+answers the exercises ask for. Each function is self-contained, so that it can be pasted
+into the exercises notebook as it stands.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ __all__ = [
 
 def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
     """A 1D convolutional layer on one multichannel signal (a sensor recording, a text
-    encoded character by character), with stride and dilation, no padding, no kernel flip:
+    encoded character by character), with stride and dilation, no padding, no kernel
+    flip:
 
-    ``y[d, t] = bias[d] + sum over c, j of weight[d, c, j] * x[c, t * stride + j * dilation]``
+    ``y[d, t] = bias[d] + sum over c, j of weight[d, c, j] * x[c, t * stride + j *
+    dilation]``
 
     Parameters
     ----------
@@ -74,11 +76,11 @@ def im2col(x, kernel_size, stride=1):
     """Unfold the patches of an image into the columns of a matrix ("image to columns").
 
     Column ``l = i * W_out + j`` holds the patch of ``x`` under the kernel at output
-    position ``(i, j)``, that is ``x[:, i*stride : i*stride + kh, j*stride : j*stride + kw]``,
-    flattened in C order (channel first, then kernel row, then kernel column). A convolution
-    is then one matrix product: ``weight.reshape(D, -1) @ im2col(x, (kh, kw), stride)`` is
-    the ``(D, H_out * W_out)`` output. The layout is that of ``torch.nn.functional.unfold``
-    applied to one image.
+    position ``(i, j)``, that is ``x[:, i*stride : i*stride + kh, j*stride : j*stride +
+    kw]``, flattened in C order (channel first, then kernel row, then kernel column). A
+    convolution is then one matrix product: ``weight.reshape(D, -1) @ im2col(x, (kh,
+    kw), stride)`` is the ``(D, H_out * W_out)`` output. The layout is that of
+    ``torch.nn.functional.unfold`` applied to one image.
 
     Parameters
     ----------
@@ -92,8 +94,8 @@ def im2col(x, kernel_size, stride=1):
     Returns
     -------
     np.ndarray, shape (C * kh * kw, H_out * W_out)
-        With ``H_out = (H - kh) // stride + 1`` and ``W_out = (W - kw) // stride + 1``; the
-        same dtype as ``x``.
+        With ``H_out = (H - kh) // stride + 1`` and ``W_out = (W - kw) // stride + 1``;
+        the same dtype as ``x``.
 
     Raises
     ------
@@ -165,8 +167,8 @@ def causal_conv1d(x, weight, dilation=1):
 
     ``y[d, t] = sum over c, j of weight[d, c, j] * x[c, t - (k - 1 - j) * dilation]``,
 
-    where entries of x before time 0 are zeros. The last tap, ``weight[:, :, k - 1]``, meets
-    the present sample x[:, t]. No bias.
+    where entries of x before time 0 are zeros. The last tap, ``weight[:, :, k - 1]``,
+    meets the present sample x[:, t]. No bias.
 
     Parameters
     ----------
@@ -180,16 +182,17 @@ def causal_conv1d(x, weight, dilation=1):
     Returns
     -------
     np.ndarray, shape (D, T)
-        Aligned with the input: output t depends on x[:, :t + 1] only; a float64 array when
-        the inputs are float64.
+        Aligned with the input: output t depends on x[:, :t + 1] only; a float64 array
+        when the inputs are float64.
 
     Raises
     ------
     ValueError
         If ``weight`` does not have the C channels of ``x``.
 
-    Example: the notes' toy example, the signal (10, 20, 30) and the kernel (1, 2), gives
-    ``causal_conv1d(np.array([[10., 20., 30.]]), np.array([[[1., 2.]]]))`` = ``[[20., 50., 80.]]``.
+    Example: the notes' toy example, the signal (10, 20, 30) and the kernel (1, 2),
+    gives ``causal_conv1d(np.array([[10., 20., 30.]]), np.array([[[1., 2.]]]))`` =
+    ``[[20., 50., 80.]]``.
     """
     C, T = x.shape
     D, C_w, k = weight.shape
@@ -209,12 +212,12 @@ def receptive_field(layers):
     """Receptive field of one output of a stack of 1D convolutions (or, per axis, of 2D
     ones): how many consecutive input positions can influence it.
 
-    ``layers`` lists the layers from the input upward as ``(kernel_size, stride, dilation)``
-    triples. The field is the span from the first to the last input position that the
-    output depends on, both included, counting positions that a dilated kernel skips.
-    A layer widens the field by ``dilation * (kernel_size - 1)`` steps of its own input, and
-    one step of a layer's input spans as many positions of the network's input as the
-    product of the strides of the layers below it.
+    ``layers`` lists the layers from the input upward as ``(kernel_size, stride,
+    dilation)`` triples. The field is the span from the first to the last input position
+    that the output depends on, both included, counting positions that a dilated kernel
+    skips. A layer widens the field by ``dilation * (kernel_size - 1)`` steps of its own
+    input, and one step of a layer's input spans as many positions of the network's
+    input as the product of the strides of the layers below it.
 
     Parameters
     ----------
@@ -249,9 +252,9 @@ def factorize_kernel(kernel):
 
     Find ``column`` (length h) and ``row`` (length w) with ``np.outer(column, row) ==
     kernel``, so that correlating an image with ``column`` down the rows and then with
-    ``row`` along the columns equals correlating it with ``kernel``: h + w multiplications
-    per pixel instead of h * w. The factors are unique up to a scale (``column * a`` and
-    ``row / a`` work as well); any scale is accepted.
+    ``row`` along the columns equals correlating it with ``kernel``: h + w
+    multiplications per pixel instead of h * w. The factors are unique up to a scale
+    (``column * a`` and ``row / a`` work as well); any scale is accepted.
 
     Parameters
     ----------
@@ -265,11 +268,11 @@ def factorize_kernel(kernel):
     Raises
     ------
     ValueError
-        If the kernel is not separable: no column and row reproduce it to within rounding
-        errors (say ``1e-9`` relative to its largest entry).
+        If the kernel is not separable: no column and row reproduce it to within
+        rounding errors (say ``1e-9`` relative to its largest entry).
 
-    Example: the Sobel kernel ``[[1, 0, -1], [2, 0, -2], [1, 0, -1]]`` is the outer product
-    of the column ``[1, 2, 1]`` and the row ``[1, 0, -1]``.
+    Example: the Sobel kernel ``[[1, 0, -1], [2, 0, -2], [1, 0, -1]]`` is the outer
+    product of the column ``[1, 2, 1]`` and the row ``[1, 0, -1]``.
     """
     kernel = np.asarray(kernel, dtype=np.float64)
     h, w = kernel.shape
@@ -293,7 +296,8 @@ def depthwise_conv2d(x, weight, bias, padding=0):
     With a *channel multiplier* m = D / C, input channel c feeds the m output channels
     ``c * m, ..., c * m + m - 1``; output channel o reads input channel ``o // m`` only:
 
-    ``y[o, i, j] = bias[o] + sum over u, v of weight[o, 0, u, v] * xp[o // m, i + u, j + v]``
+    ``y[o, i, j] = bias[o] + sum over u, v of weight[o, 0, u, v] * xp[o // m, i + u, j +
+    v]``
 
     where ``xp`` is ``x`` with ``padding`` zeros on each side of both spatial axes.
 
@@ -304,7 +308,8 @@ def depthwise_conv2d(x, weight, bias, padding=0):
         One kh x kw kernel per output channel; D must be a multiple of C.
     bias : np.ndarray, shape (D,), float
     padding : int
-        Zeros added on each side of both spatial axes (1 keeps the size of a 3 x 3 layer).
+        Zeros added on each side of both spatial axes (1 keeps the size of a 3 x 3
+        layer).
 
     Returns
     -------
@@ -314,8 +319,8 @@ def depthwise_conv2d(x, weight, bias, padding=0):
     Raises
     ------
     ValueError
-        If ``weight.shape[1]`` is not 1 (a full convolution's weight, which mixes channels)
-        or D is not a multiple of C.
+        If ``weight.shape[1]`` is not 1 (a full convolution's weight, which mixes
+        channels) or D is not a multiple of C.
     """
     C, H, W = x.shape
     D, per_group, kh, kw = weight.shape
@@ -336,11 +341,11 @@ def depthwise_conv2d(x, weight, bias, padding=0):
 def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
     """The matrix of a 1D transposed convolution, ``K^T`` in the notes.
 
-    A transposed convolution with kernel ``weight`` (k taps), stride s and padding p maps
-    a signal z of length n = ``input_size`` to a signal of length
-    ``n_out = (n - 1) * s - 2 * p + k``: input value z[i] adds ``z[i] * weight[j]`` to output
-    position ``i * s + j - p`` (positions outside ``0 .. n_out - 1`` are cropped). Return
-    the ``(n_out, n)`` matrix M with ``M @ z`` equal to that output. Its transpose ``M.T``
+    A transposed convolution with kernel ``weight`` (k taps), stride s and padding p
+    maps a signal z of length n = ``input_size`` to a signal of length ``n_out = (n - 1)
+    * s - 2 * p + k``: input value z[i] adds ``z[i] * weight[j]`` to output position ``i
+    * s + j - p`` (positions outside ``0 .. n_out - 1`` are cropped). Return the
+    ``(n_out, n)`` matrix M with ``M @ z`` equal to that output. Its transpose ``M.T``
     is the matrix K of the ordinary convolution with the same kernel, stride and padding
     on a signal of length n_out, whence the name.
 
@@ -355,16 +360,17 @@ def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
     Returns
     -------
     np.ndarray, shape ((n - 1) * stride - 2 * padding + k, n)
-        Column i holds the kernel, starting at row ``i * stride - padding``; float64 when
-        ``weight`` is float64.
+        Column i holds the kernel, starting at row ``i * stride - padding``; float64
+        when ``weight`` is float64.
 
     Raises
     ------
     ValueError
         If the output would be empty (``n_out < 1``).
 
-    Example: for the kernel (w1, w2, w3) and n = 4 (stride 1, no padding), M is the 6 x 4
-    matrix of the notes, with columns (w1, w2, w3, 0, 0, 0), (0, w1, w2, w3, 0, 0), ...
+    Example: for the kernel (w1, w2, w3) and n = 4 (stride 1, no padding), M is the 6 x
+    4 matrix of the notes, with columns (w1, w2, w3, 0, 0, 0), (0, w1, w2, w3, 0, 0),
+    ...
     """
     k, n = len(weight), input_size
     n_out = (n - 1) * stride - 2 * padding + k
@@ -383,10 +389,10 @@ def conv_transpose2d(x, weight, stride=1, padding=0):
     """Transposed 2D convolution on one image, by overlap-add (no bias).
 
     Every input value ``x[c, i, j]`` scales the kernel stack ``weight[c]`` (shape
-    ``(C_out, kh, kw)``) and adds it into the output with its top-left corner at
-    ``(i * stride, j * stride)``; copies that overlap are summed, over positions and over
-    input channels. Finally ``padding`` rows and columns are cropped from *each* border.
-    This is ``torch.nn.functional.conv_transpose2d(x[None], weight, stride=stride,
+    ``(C_out, kh, kw)``) and adds it into the output with its top-left corner at ``(i *
+    stride, j * stride)``; copies that overlap are summed, over positions and over input
+    channels. Finally ``padding`` rows and columns are cropped from *each* border. This
+    is ``torch.nn.functional.conv_transpose2d(x[None], weight, stride=stride,
     padding=padding)[0]``, with PyTorch's weight layout (input channels first).
 
     Parameters
@@ -397,7 +403,8 @@ def conv_transpose2d(x, weight, stride=1, padding=0):
 
     Returns
     -------
-    np.ndarray, shape (C_out, (H - 1) * stride - 2 * padding + kh, (W - 1) * stride - 2 * padding + kw)
+    np.ndarray, shape (C_out, (H - 1) * stride - 2 * padding + kh, (W - 1) * stride - 2
+    * padding + kw)
         A float64 array when the inputs are float64.
 
     Raises
