@@ -1,8 +1,11 @@
 """Fixtures shared by the test modules."""
 
+import time
+
 import pytest
 
 from lecturepkg.device import torch_threads
+from lecturepkg.output import STATIC_ENV
 
 
 @pytest.fixture(scope="module")
@@ -13,17 +16,45 @@ def one_torch_thread():
         yield
 
 
+
+# explorer tests (tests/test_viz.py, tests/test_viz_transposed.py): live or static output
+
+@pytest.fixture
+def widgets_made(monkeypatch):
+    """The ipywidgets.Widget instances created during the test (every widget's __init__
+    ends in Widget.__init__, which opens its comm: that is what stores widget state)."""
+    import ipywidgets
+
+    made = []
+    init = ipywidgets.Widget.__init__
+
+    def recording_init(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ipywidgets.Widget, "__init__", recording_init)
+    return made
+
+
+@pytest.fixture
+def live(monkeypatch):
+    """A live notebook: the book build's variable is unset."""
+    monkeypatch.delenv(STATIC_ENV, raising=False)
+
+
+@pytest.fixture
+def static(monkeypatch):
+    """The static book build."""
+    monkeypatch.setenv(STATIC_ENV, "1")
+
 def pytest_sessionstart(session):
-    if not hasattr(session.config, "workerinput"):  # the controller, not an xdist worker
-        from book_execution import TIMINGS
-
-        TIMINGS.unlink(missing_ok=True)
+    session.config._started = time.time()  # to tell this run's timings from an older file's
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
     """Say where the time went: each page's execution and the book build (tests/test_book.py)."""
     from book_execution import TIMINGS
 
-    if TIMINGS.exists():
+    if TIMINGS.exists() and TIMINGS.stat().st_mtime >= getattr(config, "_started", 0):
         terminalreporter.section("where the time goes: the book")
         terminalreporter.write(TIMINGS.read_text())

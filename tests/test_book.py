@@ -21,8 +21,9 @@ from notebook_files import ROOT, config, is_notebook_source, toc_files
 JUPYTER_BOOK = [str(pathlib.Path(sys.executable).with_name("jupyter-book"))]
 PAGES = [ROOT / f"{entry}.md" for entry in toc_files() if is_notebook_source(ROOT / f"{entry}.md")]
 
-# All tests of this module share one execution of the pages: on one xdist worker.
-pytestmark = pytest.mark.xdist_group("book")
+# All tests of this module share one execution of the pages (module-scoped fixtures): the
+# test command's `--dist loadfile` keeps a module on one xdist worker. (`loadgroup` with
+# `xdist_group` marks does not group at all with pytest 9.2 and pytest-xdist 3.8.)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     command = _ci_command()
     assert f"```bash\n{command}\n```" in readme, f"README does not show the CI command {command!r}"
-    assert command.endswith("pytest -n 2 --dist loadgroup"), "both cores, the book's tests on one worker"
+    assert command.endswith("pytest -n 2 --dist loadfile"), "both cores; each test module (the book's) on one worker"
 
 
 def test_readme_build_command_builds_the_whole_book_into_build_html():

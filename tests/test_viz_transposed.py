@@ -439,35 +439,6 @@ def test_draw_overlap_add_bad_input():
 # --------------------------------------------------------------------------- explorer
 
 
-@pytest.fixture
-def widgets_made(monkeypatch):
-    """The ipywidgets.Widget instances created during the test (every widget's __init__
-    ends in Widget.__init__, which opens its comm: that is what stores widget state)."""
-    import ipywidgets
-
-    made = []
-    init = ipywidgets.Widget.__init__
-
-    def recording_init(self, *args, **kwargs):
-        made.append(type(self).__name__)
-        init(self, *args, **kwargs)
-
-    monkeypatch.setattr(ipywidgets.Widget, "__init__", recording_init)
-    return made
-
-
-@pytest.fixture
-def live(monkeypatch):
-    """A live notebook: the book build's variable is unset."""
-    monkeypatch.delenv(STATIC_ENV, raising=False)
-
-
-@pytest.fixture
-def static(monkeypatch):
-    """The static book build."""
-    monkeypatch.setenv(STATIC_ENV, "1")
-
-
 @settings(max_examples=15, deadline=None)  # each example builds three figures
 @given(values=st.tuples(*(st.integers(lo, hi) for lo, hi in TRANSPOSED_SLIDER_RANGES.values())))
 def test_explorer_figure_every_slider_setting(values):
