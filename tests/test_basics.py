@@ -106,3 +106,15 @@ def test_torch_threads_sets_and_restores_the_count():
     with pytest.raises(ValueError, match="n must be >= 1"):
         with torch_threads(0):
             pass
+
+
+@pytest.mark.parametrize("cores, expected", [(1, 1), (2, 1), (4, 1), (16, None)])
+def test_page_threads_uses_one_thread_on_small_cpus_only(monkeypatch, cores, expected):
+    from lecturepkg import page_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    with torch_threads(3):  # a known count before, restored after the test
+        got = page_threads()
+        assert got == torch.get_num_threads() == (expected or 3)
+    with pytest.raises(ValueError, match="max_cores must be >= 1"):
+        page_threads(max_cores=0)
