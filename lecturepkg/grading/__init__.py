@@ -1,11 +1,13 @@
 """Graded exercises: pytest tests shipped with the package, run three ways.
 
-* ``check("correlate1d", correlate1d)`` in a notebook prints per-test verdicts and points,
-  and ``check_chapter("01-convolution")`` in the notebook's last cell grades the whole
-  chapter in the running kernel and prints the command line grader's score table;
-* ``python -m lecturepkg.grading exercises.ipynb`` grades a whole notebook (or ``.py``) and
-  prints a score table, exiting non-zero unless everything passes (``--json`` writes a
-  Gradescope-style ``results.json``);
+* ``check("correlate1d", correlate1d)`` in a notebook prints per-test verdicts and points, in
+  the notebook's own kernel: quick feedback;
+* ``python -m lecturepkg.grading exercises.ipynb`` grades a whole notebook (or ``.py``), the
+  official grade: the student's code runs in a separate process
+  (:mod:`lecturepkg.grading.isolated`), the tests and their expected values in the grader's;
+  it prints a score table and exits 0 (all passed), 1 (some failed) or 2 (could not grade);
+  ``--json`` writes a Gradescope-style ``results.json``. ``check_chapter("01-convolution")`` in
+  a notebook's last cell runs it on the notebook itself where it can (Colab, Jupyter);
 * ``pytest lecturepkg/grading/tests`` runs the same tests against the reference solutions.
 """
 

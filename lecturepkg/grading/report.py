@@ -41,11 +41,17 @@ def score_table(results: list[ExerciseResult]) -> str:
     return "\n".join(lines)
 
 
-def gradescope_json(results: list[ExerciseResult]) -> dict:
-    """Results in the format of Gradescope's autograder ``results.json``."""
+def gradescope_json(results: list[ExerciseResult], output: str | None = None) -> dict:
+    """Results in the format of Gradescope's autograder ``results.json``; its score is the
+    score table's total. ``output`` is a text shown above the tests."""
     tests = [
         {"name": f"{r.exercise}: {t.name}", "score": t.points, "max_score": t.max_points,
          "status": "passed" if t.passed else "failed", "output": t.message}
         for r in results for t in r.tests
     ]
-    return {"score": sum(r.points for r in results), "tests": tests}
+    return {"score": sum(r.points for r in results), **({"output": output} if output else {}), "tests": tests}
+
+
+def not_graded_json(reason: str) -> dict:
+    """``results.json`` when the grader could not grade: score 0, and why."""
+    return {"score": 0, "output": f"The grader could not grade this submission: {reason}", "tests": []}

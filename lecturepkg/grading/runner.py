@@ -1,8 +1,11 @@
-"""Run one exercise's grading tests with pytest, in this process, against a function.
+"""Run one exercise's grading tests with pytest, in this process.
 
 pytest does the collecting and running; a small plugin records each test's verdict, its
 points (from ``@pytest.mark.points(n)``) and a message written for the student, and pytest's
-own terminal output is swallowed.
+own terminal output is swallowed. The tests call whatever :func:`run_tests` is given as the
+``submission``: the student's function under the sandbox (:func:`run_exercise`, as
+``check`` does), or a proxy that calls it in the student's own process (the command line
+grader, :mod:`lecturepkg.grading.isolated`).
 """
 
 from __future__ import annotations
@@ -98,17 +101,41 @@ class _Recorder:
 
 
 def run_exercise(exercise: Exercise | str, func: Callable | None) -> ExerciseResult:
-    """Run the grading tests of ``exercise`` against ``func`` and return the verdicts.
+    """Run the grading tests of ``exercise`` against ``func``, in this process, and return
+    the verdicts.
 
     ``func=None`` (the function is missing) fails every test with a message saying so.
     """
+    exercise = _exercise(exercise)
+    if func is None:
+        func = _missing(exercise.name)
+    return run_tests(exercise, Submission(func, exercise))
+
+
+def _exercise(exercise: Exercise | str) -> Exercise:
     if isinstance(exercise, str):
         exercise = get_exercise(exercise)
     if not isinstance(exercise, Exercise):
         raise TypeError(f"exercise must be an Exercise or its name, got {type(exercise).__name__}")
-    if func is None:
-        func = _missing(exercise.name)
-    submission = Submission(func, exercise)
+    return exercise
+
+
+def prepare(exercises: list[Exercise]) -> None:
+    """Import the grading tests of ``exercises`` (and what they import) now, so that later
+    runs use these modules and read nothing more from disk."""
+    from lecturepkg.grading.tests import conftest  # noqa: F401 - the submission fixture
+
+    for exercise in exercises:
+        exercise.test_file()
+
+
+def run_tests(exercise: Exercise | str, submission: Callable) -> ExerciseResult:
+    """Run the grading tests of ``exercise``; their ``submission`` fixture is ``submission``
+    (a callable with an ``exercise`` attribute, e.g. a :class:`~lecturepkg.grading.sandbox.Submission`).
+    """
+    exercise = _exercise(exercise)
+    if not callable(submission):
+        raise TypeError(f"submission must be callable, got {type(submission).__name__}")
     recorder = _Recorder()
     test_file = exercise.test_file()
     args = [test_file, "-q", "-p", "no:cacheprovider", "-p", "no:nbval", "-p", "no:xdist",

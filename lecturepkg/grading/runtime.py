@@ -1,19 +1,24 @@
 """Which function the grading tests are looking at right now.
 
-The runner sets the student's submission for the duration of one run; without one (pytest
-run directly on the grading tests, as in CI), the tests see the reference solution.
+The runner sets the submission for the duration of one run: the student's function under the
+sandbox (``check``), or, under the command line grader, a proxy that calls the student's
+function in the student's own process (:class:`lecturepkg.grading.isolated.RemoteSubmission`),
+so that the tests, their oracles and their expected values stay in the grader's process.
+Without one (pytest run directly on the grading tests, as in CI), the tests see the reference
+solution.
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 from lecturepkg.grading.sandbox import Submission
 
-_current: Submission | None = None
+_current: Callable | None = None
 
 
-def submission_for(exercise_name: str) -> Submission:
+def submission_for(exercise_name: str) -> Callable:
     from lecturepkg.grading.exercises import get_exercise
 
     if _current is not None and _current.exercise.name == exercise_name:
@@ -23,7 +28,9 @@ def submission_for(exercise_name: str) -> Submission:
 
 
 @contextlib.contextmanager
-def submitted(submission: Submission):
+def submitted(submission: Callable):
+    """Make ``submission`` (a callable with an ``exercise`` attribute) what the tests of its
+    exercise call, for the duration of the ``with`` block."""
     global _current
     previous, _current = _current, submission
     try:
