@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from lecturepkg.grading import check, run_exercise
+from lecturepkg.grading.check import FEEDBACK_NOTE
 from lecturepkg.grading.exercises import EXERCISES
 from lecturepkg.grading.spec import Exercise
 
@@ -117,6 +118,8 @@ def test_check_prints_verdicts_in_all_three_forms(monkeypatch, capsys):
     check("toy_double", toy_double)
     first = capsys.readouterr().out
     assert "toy_double (Toy): 3/3 points" in first and "✓ doubles values" in first
+    assert first.rstrip().splitlines()[-1] == FEEDBACK_NOTE  # the official grade is the CLI's
+    assert "official grade comes from the isolated command line grader" in FEEDBACK_NOTE
     check(toy_double)
     assert capsys.readouterr().out == first
     globals()["toy_double"] = lambda x: x  # check("name") looks the function up in the caller
@@ -191,7 +194,10 @@ def test_a_notebook_namespace_with_none_globals_is_graded():
 
 
 def test_check_chapter_grades_the_callers_namespace_and_prints_the_score_table(monkeypatch, capsys):
+    """Without a notebook file (no Jupyter, no Colab) check_chapter grades in the kernel, and
+    says so; tests/test_grading_isolation.py covers the isolated path."""
     monkeypatch.setitem(EXERCISES, "toy_double", TOY)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     notebook = {"__name__": "__main__"}
     exec("from lecturepkg.grading import check_chapter\n"
          "def toy_double(x):\n    return x * 2\n"
@@ -200,6 +206,7 @@ def test_check_chapter_grades_the_callers_namespace_and_prints_the_score_table(m
     assert [r.exercise for r in notebook["results"]] == ["toy_double"]
     assert notebook["results"][0].passed
     assert "chapter toy" in table and "toy_double" in table and "3/3" in table and "total" in table
+    assert "Graded in this kernel (no notebook file found" in table and FEEDBACK_NOTE in table
     exec("def toy_double(x):\n    return x * 3\nresults = check_chapter('toy', quiet=False)\n", notebook)
     report = capsys.readouterr().out
     assert not notebook["results"][0].passed and "wrong values" in report and "0/3" in report

@@ -1,23 +1,19 @@
 """The grading of every exercise is honest: each grading test fails on the notebook's
 unsolved stub, the reference solution passes them all, and every plausible wrong answer
 (tests/grading_mutants.py) is caught by at least one test. The command line grader gives the
-same verdicts as check() / run_exercise on the same functions."""
+same verdicts as check() / run_exercise on the same functions, although it runs the student's
+code in a separate process (tests/test_grading_isolation.py attacks that process)."""
 
 from __future__ import annotations
 
-import inspect
-import json
 import pathlib
-import re
-import subprocess
-import sys
 
-import nbformat
 import pytest
 
 from grading_mutants import MUTANTS
+from grading_notebooks import grade, solve_exercises_page
 from lecturepkg.grading import EXERCISES, chapter_exercises, run_exercise
-from lecturepkg.grading.cli import execute_submission
+from lecturepkg.grading.notebook import execute_submission
 from notebook_files import BOOK
 
 CHAPTERS = sorted({e.chapter for e in EXERCISES.values()})
@@ -79,38 +75,16 @@ def test_mutants_cover_exactly_the_exercises():
     assert set(MUTANTS) == set(EXERCISES)
 
 
-def _solved_copy(chapter: str, tmp_path: pathlib.Path) -> pathlib.Path:
-    """The exercises notebook with each stub replaced by the reference solution's source."""
-    nb = nbformat.read(_notebook(chapter), as_version=4)
-    replaced = set()
-    for cell in nb.cells:
-        for exercise in chapter_exercises(chapter):
-            if cell.cell_type == "code" and re.search(rf"^def {exercise.name}\(", cell.source, re.M):
-                cell.source = "import numpy as np\n\n" + inspect.getsource(exercise.reference_function())
-                replaced.add(exercise.name)
-    assert replaced == {e.name for e in chapter_exercises(chapter)}
-    path = tmp_path / chapter / "exercises.ipynb"
-    path.parent.mkdir()
-    nbformat.write(nb, path)
-    return path
-
-
-def _grade(path: pathlib.Path, tmp_path: pathlib.Path) -> tuple[int, dict, str]:
-    out = tmp_path / f"{path.stem}-{path.parent.name}.json"
-    ran = subprocess.run([sys.executable, "-m", "lecturepkg.grading", str(path), "--json", str(out)],
-                         capture_output=True, text=True, timeout=600)
-    return ran.returncode, json.loads(out.read_text()), ran.stdout
-
-
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_command_line_grader_agrees_with_run_exercise(chapter, stubs, tmp_path):
-    code, results, table = _grade(_notebook(chapter), tmp_path)
-    assert code == 1 and results["score"] == 0
-    assert "total" in table
+    graded = grade(_notebook(chapter), "--quiet", json_path=tmp_path / "stub.json")
+    assert graded.code == 1 and graded.results["score"] == 0
+    assert "total" in graded.out
     in_process = {f"{e.name}: {t.name}": t.passed
                   for e in chapter_exercises(chapter) for t in run_exercise(e, stubs[e.name]).tests}
-    assert {t["name"]: t["status"] == "passed" for t in results["tests"]} == in_process
+    assert {t["name"]: t["status"] == "passed" for t in graded.results["tests"]} == in_process
 
-    code, results, table = _grade(_solved_copy(chapter, tmp_path), tmp_path)
-    assert code == 0, table
-    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0
+    solved = solve_exercises_page(_notebook(chapter), chapter, tmp_path / chapter / "exercises.ipynb")
+    graded = grade(solved, "--quiet", json_path=tmp_path / "solved.json")
+    assert graded.code == 0, graded.out + graded.err
+    assert graded.results["score"] == sum(t["max_score"] for t in graded.results["tests"]) > 0

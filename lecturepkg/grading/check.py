@@ -9,6 +9,7 @@ import inspect
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ __all__ = ["check", "check_chapter", "grade_namespace", "GRADER_ENV", "FEEDBACK_
 #: The last line of what ``check`` (and ``check_chapter`` without the isolated grader) prints.
 FEEDBACK_NOTE = ("This is feedback from your notebook's kernel; the official grade comes from the isolated "
                  "command line grader (python -m lecturepkg.grading, or check_chapter in the last cell).")
+_TEMPORARY = "lecturepkg-colab-notebook-"
 
 
 def check(name: str | Callable, func: Callable | None = None, *, timeout: float | None = None) -> None:
@@ -90,7 +92,11 @@ def check_chapter(chapter: str, *, quiet: bool = True) -> list[ExerciseResult] |
     namespace = caller.f_globals if caller is not None else {}
     notebook, how = _current_notebook(namespace)
     if notebook is not None:
-        results = _grade_isolated(notebook, chapter, quiet=quiet, how=how)
+        try:
+            results = _grade_isolated(notebook, chapter, quiet=quiet, how=how)
+        finally:
+            if notebook.parent.name.startswith(_TEMPORARY):  # Colab's notebook, saved by us
+                shutil.rmtree(notebook.parent, ignore_errors=True)
         if results is not None:
             return results
         how = "the isolated grader could not grade it"
@@ -113,7 +119,7 @@ def _current_notebook(namespace: dict) -> tuple[pathlib.Path | None, str]:
             notebook = reply.get("ipynb", reply) if isinstance(reply, dict) else None
             if not isinstance(notebook, dict) or "cells" not in notebook:
                 return None, "Colab did not send the notebook"
-            path = pathlib.Path(tempfile.mkdtemp(prefix="lecturepkg-grading-")) / "exercises.ipynb"
+            path = pathlib.Path(tempfile.mkdtemp(prefix=_TEMPORARY)) / "exercises.ipynb"
             path.write_text(json.dumps(notebook))
             return path, "the notebook as it is now in Colab"
         except Exception as err:  # noqa: BLE001 - then grade in the kernel

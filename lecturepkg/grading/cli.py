@@ -46,10 +46,6 @@ class _UsageError(Exception):
     pass
 
 
-class _Terminated(BaseException):
-    pass
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise _UsageError(message)
@@ -149,13 +145,14 @@ def _exercises(chapter: str, names: list[str] | None) -> list[Exercise]:
 
 @contextlib.contextmanager
 def _termination_raises():
-    """SIGTERM (an autograder's own timeout) ends grading like Ctrl-C: cleanly."""
+    """SIGTERM (an autograder's own timeout) ends grading like Ctrl-C, cleanly: the student's
+    processes are killed and results.json says that grading was interrupted."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         yield
         return
 
     def terminated(signum, frame):
-        raise _Terminated()
+        raise KeyboardInterrupt("terminated")
 
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
@@ -225,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results, title, problems = _grade(args)
     except NotGraded as err:
         return not_graded(str(err))
-    except (KeyboardInterrupt, _Terminated):
+    except KeyboardInterrupt:
         return not_graded("grading was interrupted")
     print(f"{title}\n{score_table(results)}", flush=True)
     if args.json is not None:

@@ -19,6 +19,7 @@ is graded in a fresh child that runs the notebook again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pathlib
@@ -103,6 +104,9 @@ class StudentProcess:
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._write, daemon=True).start()
 
+    # Each thread closes its own pipe when it ends: closing it from another thread would wait
+    # for a read or write that a process left behind can keep blocked.
+
     def _read(self) -> None:
         stream = self.process.stdout
         try:
@@ -110,20 +114,24 @@ class StudentProcess:
                 body = _wire.read_message(stream)
                 self._inbox.put(("end", None) if body is None else ("message", body))
                 if body is None:
-                    return
+                    break
         except (_wire.MessageError, OSError, ValueError) as err:
             self._inbox.put(("garbled", str(err)))
+        with contextlib.suppress(OSError):
+            stream.close()
 
     def _write(self) -> None:
         stream = self.process.stdin
         while True:
             body = self._outbox.get()
             if body is None:
-                return
+                break
             try:
                 _wire.write_message(stream, body)
             except (OSError, ValueError):  # the child is gone or closed its input
-                return
+                break
+        with contextlib.suppress(OSError, ValueError):
+            stream.close()
 
     def send(self, message: tuple) -> None:
         self._outbox.put(_wire.dumps(message))
@@ -202,11 +210,6 @@ class StudentProcess:
         if self.status is None:
             self.status = _processes.kill_group(self.process)
         self._outbox.put(None)
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
 
     def output(self, limit: int = 20_000) -> str:
         """The last ``limit`` characters the child printed (call after :meth:`kill`)."""

@@ -145,6 +145,8 @@ def run_tests(exercise: Exercise | str, submission: Callable) -> ExerciseResult:
     with runtime.submitted(submission), torch_threads(1), \
             contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         code = pytest.main(args, plugins=[recorder])
+    if code == pytest.ExitCode.INTERRUPTED:  # pytest swallows Ctrl-C; the caller should not
+        raise KeyboardInterrupt(f"grading {exercise.name} was interrupted")
     if recorder.errors or (not recorder.results and code not in (0, 1)):
         raise RuntimeError(f"the grading tests of {exercise.name} could not run (pytest exit {code}):\n"
                            + "\n".join(recorder.errors) + sink.getvalue()[-3000:])
