@@ -25,6 +25,7 @@ import signal
 import sys
 import tempfile
 import threading
+import traceback
 from typing import Sequence
 
 from lecturepkg.grading.exercises import EXERCISES, chapter_exercises, get_exercise
@@ -224,6 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return not_graded(str(err))
     except KeyboardInterrupt:
         return not_graded("grading was interrupted")
+    except Exception as err:  # noqa: BLE001 - a bug of the grader's: no grade rather than a wrong one
+        traceback.print_exc()
+        return not_graded(f"the grader failed: {type(err).__name__}: {err}")
     print(f"{title}\n{score_table(results)}", flush=True)
     if args.json is not None:
         output = "Problems while running the notebook:\n\n" + "\n\n".join(problems) if problems else None
