@@ -2,65 +2,131 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+
+from lecturepkg.grading._guard import ESCAPE_HATCHES
 from lecturepkg.grading.spec import Exercise
 
 _CH01 = "01-convolution"
 _T01 = "lecturepkg.grading.tests.ch01"
 _S01 = "lecturepkg.grading.solutions.ch01"
-
-# Library functions that would compute a convolution or a pooling for the student.
-_CORRELATE_1D = (
-    "numpy:correlate", "numpy:convolve",
-    "scipy.signal:correlate", "scipy.signal:convolve", "scipy.signal:fftconvolve",
-    "scipy.signal:oaconvolve", "scipy.ndimage:correlate1d", "scipy.ndimage:convolve1d",
-    "scipy.ndimage:correlate", "scipy.ndimage:convolve",
-    "torch.nn.functional:conv1d", "torch:conv1d",
-    "lecturepkg.conv.functional:conv1d", "lecturepkg.conv:conv1d",
-)
-_CORRELATE_2D = (
-    "scipy.signal:correlate", "scipy.signal:convolve", "scipy.signal:correlate2d",
-    "scipy.signal:convolve2d", "scipy.signal:fftconvolve", "scipy.signal:oaconvolve",
-    "scipy.ndimage:correlate", "scipy.ndimage:convolve",
-    "torch.nn.functional:conv2d", "torch:conv2d",
-    "lecturepkg.conv.functional:conv2d", "lecturepkg.conv:conv2d",
-)
-_AUTOGRAD = ("torch.autograd:grad", "torch.autograd:backward", "torch:Tensor.backward")
-
 _CH02 = "02-typology"
 _T02 = "lecturepkg.grading.tests.ch02"
 _S02 = "lecturepkg.grading.solutions.ch02"
 
-# Chapter 2. Padding helpers (np.pad, F.pad), np.einsum, np.linalg and the stride tricks
-# stay available; what computes a whole convolution, its transpose or its matrix does not.
-_AUTOGRAD_ALL = _AUTOGRAD + ("torch.autograd.functional:jacobian", "torch.autograd.functional:vjp",
-                             "torch.func:jacrev", "torch.func:jacfwd", "torch.func:vjp")
-_CORRELATE_ND = (
-    "scipy.signal:correlate", "scipy.signal:convolve", "scipy.signal:fftconvolve",
-    "scipy.signal:oaconvolve", "scipy.ndimage:correlate", "scipy.ndimage:convolve",
-    "torch.nn.functional:conv3d", "torch:conv3d",
+# ---- what the exercises forbid ---------------------------------------------------------
+# Library functions (``"module:attr"``; ``"package:*"``: every function of a package). The
+# compiled cores of numpy's and scipy's correlations are listed too, so that calling them
+# directly is caught as well as calling the public names.
+_NUMPY_CORE = "numpy._core" if int(np.__version__.split(".")[0]) >= 2 else "numpy.core"
+_NUMPY_CORRELATE = (
+    "numpy:correlate", "numpy:convolve",
+    f"{_NUMPY_CORE}.multiarray:correlate", f"{_NUMPY_CORE}.multiarray:correlate2",
 )
-_COURSE_CONV = (  # the course's own convolutions (lecturepkg.conv), any dimension
-    "lecturepkg.conv.functional:conv1d", "lecturepkg.conv.functional:conv2d",
-    "lecturepkg.conv.im2col:conv1d_fast", "lecturepkg.conv.im2col:conv2d_fast",
-    "lecturepkg.conv.im2col:conv3d_fast",
-    "lecturepkg.conv.nd:convnd", "lecturepkg.conv.nd:conv3d",
-    "lecturepkg.conv:conv1d", "lecturepkg.conv:conv2d", "lecturepkg.conv:conv1d_fast",
-    "lecturepkg.conv:conv2d_fast", "lecturepkg.conv:conv3d_fast", "lecturepkg.conv:convnd",
-    "lecturepkg.conv:conv3d",
+_SCIPY_CORRELATE = (
+    "scipy.signal:correlate", "scipy.signal:convolve", "scipy.signal:correlate2d",
+    "scipy.signal:convolve2d", "scipy.signal:fftconvolve", "scipy.signal:oaconvolve",
+    "scipy.signal:lfilter", "scipy.signal:sosfilt", "scipy.signal:upfirdn",
+    "scipy.signal._sigtools:_correlateND", "scipy.signal._sigtools:_convolve2d",
+    "scipy.signal._sigtools:_linear_filter", "scipy.signal._sosfilt:_sosfilt",
+    "scipy.signal._upfirdn_apply:_apply",
+    "scipy.ndimage:correlate", "scipy.ndimage:convolve", "scipy.ndimage:correlate1d",
+    "scipy.ndimage:convolve1d", "scipy.ndimage._nd_image:correlate",
+    "scipy.ndimage._nd_image:correlate1d",
+    "scipy.linalg:convolution_matrix",
 )
-_TRANSPOSED = (  # library and course transposed convolutions, and their matrices
-    "torch.nn.functional:conv_transpose1d", "torch.nn.functional:conv_transpose2d",
-    "torch.nn.functional:conv_transpose3d", "torch:conv_transpose1d", "torch:conv_transpose2d",
-    "torch:conv_transpose3d", "torch.nn.functional:fold",
-    "lecturepkg.conv.transposed:conv_transpose1d", "lecturepkg.conv.transposed:conv_transpose2d",
-    "lecturepkg.conv.transposed:conv_transpose3d", "lecturepkg.conv.transposed:conv_matrix",
-    "lecturepkg.conv.transposed:conv_transpose_via_matrix",
-    "lecturepkg.conv.transposed:conv_transpose_via_conv",
-    "lecturepkg.conv:conv_transpose1d", "lecturepkg.conv:conv_transpose2d",
-    "lecturepkg.conv:conv_transpose3d", "lecturepkg.conv:conv_matrix",
-    "lecturepkg.conv:conv_transpose_via_matrix", "lecturepkg.conv:conv_transpose_via_conv",
+_COURSE_CONV = ("lecturepkg.conv:*",)  # the course's own convolutions, pooling, arithmetic...
+_CORRELATE = _NUMPY_CORRELATE + _SCIPY_CORRELATE + _COURSE_CONV
+_MAX_FILTER = (
+    "scipy.ndimage:maximum_filter", "scipy.ndimage:maximum_filter1d", "scipy.ndimage:rank_filter",
+    "scipy.ndimage:percentile_filter", "scipy.ndimage:grey_dilation",
+    "scipy.ndimage._nd_image:min_or_max_filter", "scipy.ndimage._nd_image:min_or_max_filter1d",
+    "scipy.ndimage._nd_image:rank_filter", "skimage.measure:block_reduce",
 )
-_ALL_CONV = tuple(dict.fromkeys(_CORRELATE_1D + _CORRELATE_2D + _CORRELATE_ND + _COURSE_CONV))
+_SIZE_FORMULAS = (  # what computes an output size for you
+    "torch._meta_registrations:pooling_output_shape",
+    "torch._meta_registrations:pooling_output_shape_pad_lr",
+    "torch._meta_registrations:calc_conv_nd_return_shape",
+    "torch.jit._shape_functions:pooling_output_shape",
+    "torch.jit._shape_functions:pooling_output_shape_pad_lr",
+    "torch.jit._shape_functions:conv_output_size",
+)
+_WINDOWS = ("numpy.lib.stride_tricks:sliding_window_view", "skimage.util:view_as_windows")
+
+# PyTorch operators, refused at the dispatcher whatever route reaches them. Only operators
+# that arrive as themselves are listed: composite ones (aten.conv1d/2d/3d,
+# aten.conv_transpose1d/2d/3d, aten._convolution_mode, aten.max_pool2d, ...) are
+# decomposed into these before they reach the dispatcher (the tests check both).
+CONVOLUTION_OPS = (
+    "aten.convolution", "aten._convolution", "aten.convolution_overrideable",
+    "aten.convolution_backward", "aten.convolution_backward_overrideable",
+    "aten.conv_tbc", "aten._conv_depthwise2d", "aten.conv_depthwise3d",
+    "aten._slow_conv2d_forward", "aten._slow_conv2d_backward", "aten.slow_conv3d_forward",
+    "aten.slow_conv_dilated2d", "aten.slow_conv_dilated3d",
+    "aten.slow_conv_transpose2d", "aten.slow_conv_transpose3d",
+    "aten._nnpack_spatial_convolution", "aten.mkldnn_convolution",
+    "aten.cudnn_convolution", "aten.cudnn_convolution_transpose", "aten.cudnn_convolution_relu",
+    "aten.cudnn_convolution_add_relu", "aten.miopen_convolution", "aten.miopen_convolution_transpose",
+    "aten.miopen_depthwise_convolution", "aten.miopen_convolution_relu",
+    "aten.miopen_convolution_add_relu", "aten._mps_convolution", "aten._mps_convolution_transpose",
+    "aten.mps_convolution_backward", "aten.mps_convolution_transpose_backward",
+    "mkldnn._convolution_pointwise", "mkldnn._convolution_pointwise_",
+    "mkldnn._convolution_transpose_pointwise", "mkldnn_prepacked.conv2d_run",
+    "onednn.qconv1d_pointwise", "onednn.qconv2d_pointwise", "onednn.qconv3d_pointwise",
+    "onednn.qconv_pointwise",
+    "quantized.conv1d", "quantized.conv1d_relu", "quantized.conv1d_dynamic", "quantized.conv2d",
+    "quantized.conv2d_relu", "quantized.conv2d_add", "quantized.conv2d_add_relu",
+    "quantized.conv2d_dynamic", "quantized.conv3d", "quantized.conv3d_relu", "quantized.conv3d_dynamic",
+    "quantized.conv_transpose1d", "quantized.conv_transpose2d", "quantized.conv_transpose3d",
+    "quantized.conv_transpose1d_dynamic", "quantized.conv_transpose2d_dynamic",
+    "quantized.conv_transpose3d_dynamic",
+    "_quantized.conv2d", "_quantized.conv2d_relu", "_quantized.conv3d", "_quantized.conv3d_relu",
+    "_quantized.conv_transpose1d", "_quantized.conv_transpose2d",
+    "torchvision.deform_conv2d", "torchvision._deform_conv2d_backward",
+)
+IM2COL_OPS = ("aten.im2col",)
+COL2IM_OPS = ("aten.col2im",)
+UNFOLD_OPS = ("aten.unfold", "aten.unfold_copy")
+MAX_POOL_OPS = (
+    "aten.max_pool2d_with_indices", "aten.max_pool3d_with_indices",
+    "aten.adaptive_max_pool2d", "aten.adaptive_max_pool3d",
+    "aten.fractional_max_pool2d", "aten.fractional_max_pool3d",
+    "aten.mkldnn_max_pool2d", "aten.mkldnn_max_pool3d",
+    "aten.quantized_max_pool1d", "aten.quantized_max_pool2d", "aten.quantized_max_pool3d",
+    "quantized.max_pool1d", "quantized.max_pool2d",
+    "torchvision.roi_pool", "torchvision.ps_roi_pool",
+)
+AVG_POOL_OPS = ("aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d")
+
+#: Operator groups as the pages and the messages name them: (short name, page label, operators).
+OP_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("a convolution: what F.conv1d/2d/3d, F.conv_transpose1d/2d/3d, nn.Conv* layers, "
+     "torch.nn.grad and torch.ops.aten.convolution run",
+     "PyTorch's convolutions, forward and backward, plain, transposed, grouped or quantized, on "
+     "every backend: what `torch.nn.functional.conv1d/2d/3d` and `conv_transpose1d/2d/3d`, "
+     "`torch.conv*`, `nn.Conv*` layers, `torch.nn.grad` and `torch.ops.aten.convolution` run",
+     CONVOLUTION_OPS),
+    ("im2col: what F.unfold and nn.Unfold run",
+     "PyTorch's im2col, what `torch.nn.functional.unfold` and `nn.Unfold` run", IM2COL_OPS),
+    ("col2im, an overlap-add: what F.fold and nn.Fold run",
+     "PyTorch's col2im (an overlap-add), what `torch.nn.functional.fold` and `nn.Fold` run", COL2IM_OPS),
+    ("sliding windows: what torch.Tensor.unfold runs",
+     "PyTorch's sliding windows, `torch.Tensor.unfold`", UNFOLD_OPS),
+    ("max pooling: what F.max_pool1d/2d/3d, adaptive and fractional max pooling and nn.MaxPool* run",
+     "PyTorch's max pooling: what `torch.nn.functional.max_pool1d/2d/3d`, `adaptive_max_pool*`, "
+     "`fractional_max_pool*` and `nn.MaxPool*` layers run", MAX_POOL_OPS),
+    ("average pooling: what F.avg_pool1d/2d/3d and nn.AvgPool* run",
+     "PyTorch's average pooling, what `torch.nn.functional.avg_pool1d/2d/3d` and `nn.AvgPool*` run",
+     AVG_POOL_OPS),
+)
+
+# What an honest vectorised answer may use, shown on the pages beside the forbidden lists.
+_WINDOWS_ALLOWED = ("numpy.lib.stride_tricks.sliding_window_view", "numpy.lib.stride_tricks.as_strided",
+                    "torch.Tensor.unfold")
+_CONV_ALLOWED = _WINDOWS_ALLOWED + ("torch.nn.functional.unfold", "numpy.pad", "torch.nn.functional.pad",
+                                    "numpy.einsum", "matrix products")
 
 EXERCISES: dict[str, Exercise] = {
     e.name: e
@@ -68,111 +134,182 @@ EXERCISES: dict[str, Exercise] = {
         Exercise(
             name="correlate1d", chapter=_CH01, title="1D valid cross-correlation",
             tests=f"{_T01}.test_correlate1d", reference=f"{_S01}:correlate1d",
-            forbidden=_CORRELATE_1D,
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, allowed=_CONV_ALLOWED,
         ),
         Exercise(
+            # its own test runs F.conv1d on zeros as its oracle: running any convolution,
+            # pooling or sliding window to read the size off its shape is forbidden
             name="output_size", chapter=_CH01, title="Output size with padding, stride, dilation",
             tests=f"{_T01}.test_output_size", reference=f"{_S01}:output_size",
-            forbidden=("lecturepkg.conv.arithmetic:conv_output_size", "lecturepkg.conv:conv_output_size"),
+            forbidden=_CORRELATE + _MAX_FILTER + _SIZE_FORMULAS + _WINDOWS,
+            forbidden_ops=CONVOLUTION_OPS + IM2COL_OPS + COL2IM_OPS + UNFOLD_OPS + MAX_POOL_OPS + AVG_POOL_OPS,
         ),
         Exercise(
             name="conv2d_multichannel", chapter=_CH01, title="Multichannel 2D convolution with bias",
             tests=f"{_T01}.test_conv2d_multichannel", reference=f"{_S01}:conv2d_multichannel",
-            forbidden=_CORRELATE_2D,
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, allowed=_CONV_ALLOWED,
         ),
         Exercise(
             name="max_pool2d", chapter=_CH01, title="2D max pooling",
             tests=f"{_T01}.test_max_pool2d", reference=f"{_S01}:max_pool2d",
-            forbidden=(
-                "torch.nn.functional:max_pool2d", "torch.nn.functional:max_pool2d_with_indices",
-                "torch:max_pool2d", "skimage.measure:block_reduce",
-                "lecturepkg.conv.functional:max_pool2d", "lecturepkg.conv:max_pool2d",
-            ),
+            forbidden=_MAX_FILTER + _COURSE_CONV, forbidden_ops=MAX_POOL_OPS,
+            allowed=_WINDOWS_ALLOWED + ("numpy.ndarray.reshape and max over axes",),
         ),
         Exercise(
             name="correlate1d_kernel_grad", chapter=_CH01, title="Gradient of a 1D convolution w.r.t. its kernel",
             tests=f"{_T01}.test_correlate1d_kernel_grad", reference=f"{_S01}:correlate1d_kernel_grad",
-            forbidden=_CORRELATE_1D + _AUTOGRAD + (
-                "lecturepkg.conv.functional:conv1d_backward", "lecturepkg.conv:conv1d_backward",
-            ),
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, forbid_autograd=True,
+            allowed=_WINDOWS_ALLOWED + ("numpy.einsum", "matrix products"),
         ),
         Exercise(
             name="conv2d_layer_cost", chapter=_CH01, title="Parameters and MACs of a conv layer",
             tests=f"{_T01}.test_conv2d_layer_cost", reference=f"{_S01}:conv2d_layer_cost",
-            forbidden=(
-                "lecturepkg.counting:count_parameters", "lecturepkg.counting:count_macs",
-                "lecturepkg.counting:layer_stats", "lecturepkg.counting:summary",
+            forbidden=_COURSE_CONV + _SIZE_FORMULAS + (
+                "lecturepkg.counting:*", "torch.utils.flop_counter:conv_flop_count",
+                "torch.utils.flop_counter:conv_flop", "torch.utils.flop_counter:conv_backward_flop",
             ),
+            forbidden_ops=CONVOLUTION_OPS,
         ),
         # ---- chapter 2: a typology of convolutions ----------------------------------------
         Exercise(
             name="conv1d_multichannel", chapter=_CH02, title="1D convolution with stride and dilation",
             tests=f"{_T02}.test_conv1d_multichannel", reference=f"{_S02}:conv1d_multichannel",
-            forbidden=_ALL_CONV,
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, allowed=_CONV_ALLOWED,
         ),
         Exercise(
+            # the patches' layout is the exercise: F.unfold, F.fold and a convolution with
+            # one-hot kernels are out; windows (sliding_window_view, Tensor.unfold) are not
             name="im2col", chapter=_CH02, title="im2col: image patches as matrix columns",
             tests=f"{_T02}.test_im2col", reference=f"{_S02}:im2col",
-            forbidden=_ALL_CONV + (
-                "torch.nn.functional:unfold", "torch:Tensor.unfold",
-                "numpy.lib.stride_tricks:sliding_window_view",
-                "lecturepkg.conv.im2col:im2col", "lecturepkg.conv:im2col",
-            ),
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS + IM2COL_OPS + COL2IM_OPS,
+            allowed=_WINDOWS_ALLOWED + ("numpy.ndarray.reshape / transpose",),
         ),
         Exercise(
             name="conv3d_multichannel", chapter=_CH02, title="3D convolution on volumes and video",
             tests=f"{_T02}.test_conv3d_multichannel", reference=f"{_S02}:conv3d_multichannel",
-            forbidden=_ALL_CONV,
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, allowed=_CONV_ALLOWED,
         ),
         Exercise(
             name="causal_conv1d", chapter=_CH02, title="Causal (dilated) 1D convolution",
             tests=f"{_T02}.test_causal_conv1d", reference=f"{_S02}:causal_conv1d",
-            forbidden=_ALL_CONV + (
-                "lecturepkg.conv.causal:causal_conv1d", "lecturepkg.conv.causal:causal_padding",
-                "lecturepkg.conv:causal_conv1d", "lecturepkg.conv:causal_padding",
-            ),
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, allowed=_CONV_ALLOWED,
         ),
         Exercise(
             name="receptive_field", chapter=_CH02, title="Receptive field of a stack of convolutions",
             tests=f"{_T02}.test_receptive_field", reference=f"{_S02}:receptive_field",
-            forbidden=_ALL_CONV + _AUTOGRAD_ALL + (
-                "lecturepkg.conv.receptive_field:receptive_field",
-                "lecturepkg.conv.receptive_field:empirical_receptive_field",
-                "lecturepkg.conv:receptive_field", "lecturepkg.conv:empirical_receptive_field",
-                "lecturepkg.conv.arithmetic:effective_kernel_size", "lecturepkg.conv:effective_kernel_size",
-            ),
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, forbid_autograd=True,
         ),
         Exercise(
             name="factorize_kernel", chapter=_CH02, title="Separable kernels: column times row",
             tests=f"{_T02}.test_factorize_kernel", reference=f"{_S02}:factorize_kernel",
-            forbidden=(
-                "lecturepkg.conv.separable:factorize_kernel", "lecturepkg.conv.separable:rank1_approximation",
-                "lecturepkg.conv:factorize_kernel", "lecturepkg.conv:rank1_approximation",
-            ),
+            forbidden=_COURSE_CONV, allowed=("numpy.linalg (svd included)",),
         ),
         Exercise(
             name="depthwise_conv2d", chapter=_CH02, title="Depthwise convolution with a channel multiplier",
             tests=f"{_T02}.test_depthwise_conv2d", reference=f"{_S02}:depthwise_conv2d",
-            forbidden=_ALL_CONV + (
-                "lecturepkg.conv.depthwise:depthwise_conv2d", "lecturepkg.conv.depthwise:pointwise_conv2d",
-                "lecturepkg.conv.depthwise:depthwise_separable_conv2d",
-                "lecturepkg.conv.separable:separable_conv2d",
-                "lecturepkg.conv:depthwise_conv2d", "lecturepkg.conv:pointwise_conv2d",
-                "lecturepkg.conv:depthwise_separable_conv2d", "lecturepkg.conv:separable_conv2d",
-            ),
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS, allowed=_CONV_ALLOWED,
         ),
         Exercise(
             name="conv_transpose_matrix", chapter=_CH02, title="The matrix K^T of a transposed convolution",
             tests=f"{_T02}.test_conv_transpose_matrix", reference=f"{_S02}:conv_transpose_matrix",
-            forbidden=_ALL_CONV + _TRANSPOSED + _AUTOGRAD_ALL,
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS + COL2IM_OPS, forbid_autograd=True,
         ),
         Exercise(
             name="conv_transpose2d", chapter=_CH02, title="Transposed 2D convolution by overlap-add",
             tests=f"{_T02}.test_conv_transpose2d", reference=f"{_S02}:conv_transpose2d",
-            forbidden=_ALL_CONV + _TRANSPOSED + _AUTOGRAD_ALL,
+            forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS + COL2IM_OPS, forbid_autograd=True,
+            allowed=("numpy.add.at", "numpy.pad", "numpy.einsum", "matrix products"),
         ),
     ]
 }
+
+
+def describe_op(name: str) -> str:
+    """``aten.convolution`` -> how a student meets it, for the sandbox's messages."""
+    for short, _, ops in OP_GROUPS:
+        if name in ops:
+            return f"the PyTorch operator {name} ({short})"
+    return f"the PyTorch operator {name}"
+
+
+_AUTOGRAD_TEXT = ("autograd: no backward pass (`Tensor.backward`, `torch.autograd.grad`, "
+                  "`torch.func.grad/vjp/jacrev`, `torch.autograd.functional`) and no forward-mode AD "
+                  "(`torch.func.jvp/jacfwd`, `torch.autograd.forward_ad`)")
+_LIBRARIES = {"numpy": "NumPy", "scipy": "SciPy", "skimage": "scikit-image", "torch": "PyTorch",
+              "lecturepkg": "the course package"}
+
+
+class ForbiddenList:
+    """What an exercise's grader makes unavailable, as its page shows it: Markdown in a
+    notebook (``_repr_markdown_``), plain text in a terminal."""
+
+    def __init__(self, exercise: Exercise):
+        self.exercise = exercise
+        self.markdown = _forbidden_markdown(exercise)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __str__(self) -> str:
+        text = re.sub(r"\n\n *</details>", "", self.markdown)
+        text = re.sub(r"\n *<details><summary>.*?</summary>\n\n *", " ", text)
+        return text.replace("`", "").replace("**", "")
+
+    __repr__ = __str__
+
+
+def _target_text(target: str) -> str:
+    module, attr = target.split(":")
+    if attr == "*":
+        return f"every function of `{module}` and its modules"
+    return f"`{module}.{attr}`"
+
+
+def _item(label: str, names: list[str], what: str, indent: str) -> list[str]:
+    """A bullet ``label: names``; a long list of names is folded (``<details>``), so that the
+    page stays readable and the list exact."""
+    if len(names) <= 8:
+        return [f"{indent}- {label}: {', '.join(names)}"]
+    inner = indent + "  "
+    return [f"{indent}- {label}:", f"{inner}<details><summary>{len(names)} {what}</summary>", "",
+            f"{inner}{', '.join(names)}", "", f"{inner}</details>"]
+
+
+def _forbidden_markdown(exercise: Exercise) -> str:
+    lines = [f"**Not available while `{exercise.name}` is checked** (calling one fails the test "
+             "with a message that names it):", ""]
+    by_library: dict[str, list[str]] = {}
+    for target in exercise.forbidden:
+        by_library.setdefault(target.split(".")[0].split(":")[0], []).append(_target_text(target))
+    for library, names in by_library.items():
+        lines += _item(_LIBRARIES.get(library, library), names, "functions", "")
+    ops = set(exercise.forbidden_ops)
+    if ops:
+        lines.append("- PyTorch operators, refused at PyTorch's dispatcher whatever route reaches them "
+                     "(`torch.nn.functional`, `torch.*`, `nn` layers, `torch.ops.aten`, `torch._C`):")
+        for _, label, group in OP_GROUPS:
+            listed = [op for op in group if op in ops]
+            if listed:
+                lines += _item(label, [f"`{op}`" for op in listed], "operators", "  ")
+                ops -= set(listed)
+        if ops:  # not in a named group
+            lines.append("  - " + ", ".join(f"`{op}`" for op in sorted(ops)))
+        hatches = ", ".join(f"`{t.replace(':', '.')}`" for t in ESCAPE_HATCHES)
+        lines.append(f"  - and switching that check off: {hatches}, popping the grader's dispatch mode")
+    if exercise.forbid_autograd:
+        lines.append(f"- {_AUTOGRAD_TEXT}")
+    if exercise.allowed:
+        lines += ["", "Allowed: " + ", ".join(f"`{a}`" if " " not in a else a for a in exercise.allowed)
+                  + ", and the rest of NumPy."]
+    return "\n".join(lines)
+
+
+def forbidden_list(name: str) -> ForbiddenList:
+    """What the grader of exercise ``name`` makes unavailable while it runs the student's
+    function, generated from the registry: each exercise page shows it above the stub
+    (``forbidden_list("im2col")`` in a cell), so that a page always says exactly what its
+    grader forbids."""
+    return ForbiddenList(get_exercise(name))
 
 
 def get_exercise(name: str) -> Exercise:

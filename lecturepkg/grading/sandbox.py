@@ -2,31 +2,42 @@
 
 While the function runs:
 
-* the library functions that would compute the answer for it (and the reference solution)
-  are replaced by a stand-in that raises :class:`ForbiddenCall`, in their modules and in the
-  student's own namespace (``from numpy import correlate`` is caught too);
+* the library functions that would compute the answer for it are unavailable wherever they
+  are referenced (a Python function's code is swapped for a blocker's; a compiled function
+  is replaced in every loaded module and in the student's own namespace, so ``from numpy
+  import correlate`` is caught too), and so is the reference solution in ``check()``;
+* the PyTorch operators that would compute it (``aten.convolution``, ...) and, where the
+  exercise says so, autograd, are refused at PyTorch's dispatcher, whatever Python route
+  reaches them (``torch.nn.functional``, ``nn`` modules, ``torch.ops.aten``, ``torch._C``);
 * a timer interrupts it after ``timeout`` seconds (POSIX main thread; elsewhere no limit);
 * its array arguments are copied first and compared afterwards, so a function that changes
   its input in place is caught.
 
+Calling something unavailable raises :class:`ForbiddenCall`, whose message names it.
 An exception raised by the student's code is re-raised as :class:`StudentError`, whose
 message is the student's own traceback lines, without the grader's frames.
+
+``Submission(func, exercise, block_reference=False)`` never imports the reference
+solutions: the command line grader calls the student's function that way in a process that
+must not hold them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import importlib
 import inspect
 import os
 import signal
+import sysconfig
 import threading
 import traceback
+import types
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from lecturepkg.grading import _guard
 from lecturepkg.grading.feedback import GradingFailure
 
 _GRADING_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -51,72 +62,142 @@ class StudentError(GradingFailure):
         self.original = original
 
 
-def _resolve(target: str) -> tuple[Any, str, Any] | None:
-    """``"pkg.module:attr"`` -> (module or class, attribute name, current value)."""
-    module_name, attr = target.split(":")
-    owner_path = attr.split(".")
-    try:
-        owner = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    for part in owner_path[:-1]:
-        owner = getattr(owner, part, None)
-        if owner is None:
-            return None
-    if not hasattr(owner, owner_path[-1]):
-        return None
-    return owner, owner_path[-1], getattr(owner, owner_path[-1])
-
-
-def _blocker(target: str, exercise: str) -> Callable:
+def _raiser(text: str, label: str) -> Callable:
     def blocked(*args, **kwargs):
-        raise ForbiddenCall(
-            f"{target.replace(':', '.')} is not available while '{exercise}' is graded: "
-            f"this exercise asks you to write that computation yourself"
-        )
+        raise ForbiddenCall(text)
 
-    blocked.__name__ = target.split(":")[-1].split(".")[-1]
+    blocked.__name__ = label.split(".")[-1]
     return blocked
 
 
+def _blocker(label: str, exercise: str) -> Callable:
+    return _raiser(_guard.message(label, exercise), label)
+
+
+def _describe_op(name: str) -> str:
+    from lecturepkg.grading.exercises import describe_op
+
+    return describe_op(name)
+
+
 @contextlib.contextmanager
-def forbidden(targets: Iterable[str], exercise: str, func: Callable | None = None):
-    """Replace each ``"module:attr"`` of ``targets`` by a blocker, also where ``func``'s
-    globals or closure hold a reference to it (``from numpy import correlate``); restore
-    everything afterwards."""
-    patched: list[tuple[Any, str, Any]] = []
+def forbidden(targets: Iterable[str], exercise: str, func: Callable | None = None, *,
+              ops: Iterable[str] = (), autograd: bool = False, swap_code: bool = True):
+    """Make ``targets``, the PyTorch operators ``ops`` and (if ``autograd``) autograd
+    unavailable for the duration of the block; restore everything afterwards.
+
+    ``targets`` are ``"module:attr"`` names (``"package:*"``: every function of a package).
+    A Python function among them has its code swapped for a blocker's, which blocks every
+    reference to it; a compiled one is replaced by a blocker in every loaded module that
+    holds it and where ``func``'s globals, defaults or closure hold it (``from numpy import
+    correlate``). With ``swap_code=False`` every target is only replaced where it is named
+    (and in ``func``'s namespace).
+
+    The operators and autograd are refused by a PyTorch dispatch mode, whatever Python
+    route reaches them; threads started in the block get a mode of their own, and what
+    would switch the mode off (``torch._C._DisableTorchDispatch``, popping it from outside
+    PyTorch's own code...) is refused too. If the block leaves the dispatch mode stack
+    changed, the stack is trimmed back and :class:`GradingFailure` is raised.
+    """
+    patched: list[tuple[Any, str, Any]] = []  # (module, class, dict or cell; attribute; original)
+    swapped: list[tuple[types.FunctionType, types.CodeType]] = []
     blockers: dict[int, Callable] = {}  # id(original) -> its blocker
+    originals: dict[int, Any] = {}
+    mode = None  # the dispatch mode, once entered
+    depth = 0
+    ops = tuple(ops)
+
+    def patch(owner, attr, original, replacement):
+        if isinstance(owner, dict):
+            owner[attr] = replacement
+        else:
+            setattr(owner, attr, replacement)
+        patched.append((owner, attr, original))
+
+    def patch_everywhere(target: str, replacement: Callable[[str], Callable]):
+        """Replace a compiled ``target`` where it is named and in every module holding it."""
+        for label, owner, attr, value in _guard.resolve(target):
+            for where, name in [(owner, attr)] + _guard.module_aliases(value):
+                patch(where, name, value, replacement(label))
+
+    def new_mode():
+        return _guard.refusing_mode(ops, autograd, exercise, _describe_op, ForbiddenCall)
+
     try:
         for target in targets:
-            found = _resolve(target)
-            if found is None:
-                continue
-            owner, attr, original = found
-            blocker = _blocker(target, exercise)
-            blockers.setdefault(id(original), blocker)
-            setattr(owner, attr, blocker)
-            patched.append((owner, attr, original))
-        originals = {id(o): o for _, _, o in patched}
+            for label, owner, attr, value in _guard.resolve(target):
+                function = _guard.python_function(value) if swap_code else None
+                if function is not None:
+                    if all(function is not f for f, _ in swapped):
+                        code = function.__code__
+                        function.__code__ = _guard.blocking_code(code, _guard.message(label, exercise))
+                        swapped.append((function, code))
+                    continue
+                if owner is None or not callable(value):
+                    continue
+                blocker = blockers.setdefault(id(value), _blocker(label, exercise))
+                originals[id(value)] = value
+                patch(owner, attr, value, blocker)
+                if swap_code:  # a compiled function: wherever a module holds it
+                    for namespace, name in _guard.module_aliases(value):
+                        if namespace.get(name) is value:
+                            patch(namespace, name, value, blocker)
+
+        def held(value):
+            return id(value) in originals and originals[id(value)] is value
+
         namespace = getattr(func, "__globals__", {})
         for name, value in list(namespace.items()):
-            if id(value) in originals and originals[id(value)] is value:
-                patched.append((namespace, name, value))
-                namespace[name] = blockers[id(value)]
+            if held(value):
+                patch(namespace, name, value, blockers[id(value)])
+        defaults = getattr(func, "__defaults__", None)
+        if defaults and any(held(v) for v in defaults):
+            patch(func, "__defaults__", defaults,
+                  tuple(blockers[id(v)] if held(v) else v for v in defaults))
+        kwdefaults = getattr(func, "__kwdefaults__", None) or {}
+        for name, value in list(kwdefaults.items()):
+            if held(value):
+                patch(kwdefaults, name, value, blockers[id(value)])
         for cell in getattr(func, "__closure__", None) or ():
             try:
                 value = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            if id(value) in originals and originals[id(value)] is value:
-                patched.append((cell, "cell_contents", value))
-                cell.cell_contents = blockers[id(value)]
+            if held(value):
+                patch(cell, "cell_contents", value, blockers[id(value)])
+
+        if ops or autograd:
+            refusing = new_mode()
+            for target in _guard.ESCAPE_HATCHES:
+                patch_everywhere(target, lambda label: _raiser(
+                    _guard.message(label, exercise, _guard.SWITCH_OFF), label))
+            if autograd:  # forward-mode AD entered without torch.autograd.forward_ad
+                patch_everywhere(_guard.FORWARD_AD_ENTRY, lambda label: _raiser(
+                    _guard.message(f"{_guard.AUTOGRAD[:-1]}: {label})", exercise), label))
+            refused = _guard.message("popping the grader's PyTorch dispatch mode", exercise, _guard.SWITCH_OFF)
+            for label, owner, attr, value in _guard.resolve(_guard.POP_TARGET):
+                pop = _guard.guarded_pop(value, refusing, lambda: ForbiddenCall(refused))
+                for where, name in [(owner, attr)] + _guard.module_aliases(value):
+                    patch(where, name, value, pop)
+            if hasattr(threading.Thread, "_bootstrap_inner"):  # threads started in the block
+                original = threading.Thread._bootstrap_inner
+                patch(threading.Thread, "_bootstrap_inner", original,
+                      _guard.guarded_thread_start(original, new_mode))
+            depth = _guard.dispatch_stack_depth()
+            refusing.__enter__()
+            mode = refusing
         yield
     finally:
+        for function, code in reversed(swapped):
+            function.__code__ = code
         for owner, attr, original in reversed(patched):
             if isinstance(owner, dict):
                 owner[attr] = original
             else:
                 setattr(owner, attr, original)
+        if mode is not None and not _guard.leave_mode(mode, depth):
+            raise GradingFailure(f"{exercise} changed PyTorch's dispatch modes (the grader's "
+                                 "guard against forbidden operators): leave them as they are")
 
 
 @contextlib.contextmanager
@@ -168,10 +249,18 @@ def _same(before: Any, after: Any) -> bool:
     return before == after
 
 
-def student_traceback(err: BaseException) -> str:
-    """The traceback lines of ``err`` that are in the student's code, not in the grader."""
+_LIBRARY_DIRS = tuple(os.path.abspath(p) + os.sep for p in {
+    sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+
+
+def student_traceback(err: BaseException, *, libraries: bool = True) -> str:
+    """The traceback lines of ``err`` that are in the student's code, not in the grader
+    (nor, with ``libraries=False``, in the libraries it called after the student's last line)."""
     frames = [f for f in traceback.extract_tb(err.__traceback__)
               if not os.path.abspath(f.filename).startswith(_GRADING_DIR)]
+    if not libraries:
+        while frames and os.path.abspath(frames[-1].filename).startswith(_LIBRARY_DIRS):
+            frames.pop()
     lines = ["Traceback (your code):\n"] + traceback.format_list(frames)
     lines += traceback.format_exception_only(type(err), err)
     return "".join(lines).rstrip()
@@ -185,7 +274,10 @@ class Submission:
             raise TypeError(f"the function to check must be callable, got {type(func).__name__}")
         self.func = func
         self.exercise = exercise
-        self.forbidden = tuple(exercise.forbidden) + ((exercise.reference,) if block_reference else ())
+        self.forbidden = tuple(exercise.forbidden)
+        self.forbidden_ops = tuple(getattr(exercise, "forbidden_ops", ()))
+        self.forbid_autograd = bool(getattr(exercise, "forbid_autograd", False))
+        self.reference = (exercise.reference,) if block_reference else ()
 
     def __call__(self, *args, **kwargs):
         name = self.exercise.name
@@ -199,12 +291,15 @@ class Submission:
         arguments = bound.arguments if bound is not None else dict(enumerate(args))
         before = {k: _snapshot(v) for k, v in arguments.items()}
         try:
-            with forbidden(self.forbidden, name, self.func), time_limit(self.exercise.timeout, name):
+            with forbidden(self.reference, name, self.func, swap_code=False), \
+                    forbidden(self.forbidden, name, self.func, ops=self.forbidden_ops,
+                              autograd=self.forbid_autograd), \
+                    time_limit(self.exercise.timeout, name):
                 result = self.func(*args, **kwargs)
         except GradingTimeout as err:
             raise GradingFailure(str(err)) from None
         except ForbiddenCall as err:
-            raise StudentError(f"{err}\n{student_traceback(err)}", err) from None
+            raise StudentError(f"{err}\n{student_traceback(err, libraries=False)}", err) from None
         except GradingFailure:
             raise
         except NotImplementedError as err:

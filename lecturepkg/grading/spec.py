@@ -1,5 +1,5 @@
 """What an exercise is: the function a student writes, its tests, its reference solution and
-the library functions it must not delegate to."""
+what it must not delegate to (library functions, PyTorch operators, autograd)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,23 @@ class Exercise:
         ``"module:function"`` of the reference solution (shown on the rendered page).
     forbidden:
         ``"module:attribute"`` names of library functions that compute the answer; they are
-        unavailable while the exercise is checked, and so is ``reference``.
+        unavailable while the exercise is checked (and so is ``reference`` in ``check()``).
+        ``"package:*"`` stands for every function defined in the package and its modules.
+        A Python function is blocked wherever it is referenced (its code is swapped for the
+        time of the call); a compiled one in every module that holds it.
+    forbidden_ops:
+        PyTorch operators (``"aten.convolution"``, ``"aten.im2col"``, ...) refused at
+        PyTorch's dispatcher while the exercise is checked, whatever Python route reached
+        them (``torch.nn.functional``, ``nn`` modules, ``torch.ops.aten``, ``torch._C``...).
+        Only operators that reach the dispatcher as themselves are listed: composite ones
+        such as ``aten.conv1d`` arrive as ``aten.convolution``.
+    forbid_autograd:
+        Whether autograd is refused: any backward pass (``Tensor.backward``,
+        ``torch.autograd.grad``, ``torch.func.grad/vjp/jacrev``) and forward-mode AD
+        (``torch.func.jvp/jacfwd``, ``torch.autograd.forward_ad``).
+    allowed:
+        Tools that stay available although they are close to what is forbidden (shown on
+        the exercise's page with the forbidden list), e.g. ``"torch.Tensor.unfold"``.
     timeout:
         Seconds one call of the student's function may take.
     """
@@ -37,6 +53,9 @@ class Exercise:
     tests: str
     reference: str
     forbidden: tuple[str, ...] = field(default_factory=tuple)
+    forbidden_ops: tuple[str, ...] = field(default_factory=tuple)
+    forbid_autograd: bool = False
+    allowed: tuple[str, ...] = field(default_factory=tuple)
     timeout: float = 10.0
 
     def reference_function(self) -> Callable:

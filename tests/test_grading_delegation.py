@@ -1,0 +1,1529 @@
+"""Delegation is stopped where every route ends, and honest answers still get full marks.
+
+For every exercise, each way a student could hand the work to a library (the public names,
+PyTorch's operators through ``torch.ops.aten``, ``torch._C``, ``nn`` layers, ``torch.nn.grad``,
+autograd, threads, numpy's and scipy's compiled cores, the course's own ``lecturepkg.conv``)
+is written as a student would write it, in a fresh namespace, and must lose every point with
+a message naming what is not available. Independent correct answers, written with loops and
+vectorised with the tools each page allows, must score full marks. The registry's operator
+lists are checked against PyTorch's own operator table, and each exercise page must show
+the list its grader enforces.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from lecturepkg.grading import EXERCISES, run_exercise
+from lecturepkg.grading.exercises import (CONVOLUTION_OPS, MAX_POOL_OPS, OP_GROUPS, describe_op,
+                                          forbidden_list)
+from notebook_files import BOOK
+
+HEADER = """
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+"""
+
+
+def student_function(name: str, source: str):
+    """``source`` run as a notebook cell in a fresh namespace; its function ``name``."""
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(HEADER + textwrap.dedent(source), f"<student {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+# ----------------------------------------------------------------------------------------
+# Delegation routes: exercise -> {route: (source defining the function, fragment of the
+# message naming what is unavailable)}. ``T(a)`` turns an array into a tensor.
+# ----------------------------------------------------------------------------------------
+
+T = "T = torch.from_numpy\n"
+CONV = "a convolution"  # every convolution operator's message says so (describe_op)
+
+# 1D valid correlation of one signal with one kernel, as (x, w) -> array, by route.
+CORRELATE_1D = {
+    "F.conv1d": ("F.conv1d(T(x).view(1, 1, -1), T(w).view(1, 1, -1)).view(-1).numpy()", CONV),
+    "torch.conv1d": ("torch.conv1d(T(x).view(1, 1, -1), T(w).view(1, 1, -1)).view(-1).numpy()", CONV),
+    "F.conv2d with one row": ("F.conv2d(T(x).view(1, 1, 1, -1), T(w).view(1, 1, 1, -1)).view(-1).numpy()", CONV),
+    "torch.ops.aten.convolution": (
+        "torch.ops.aten.convolution(T(x).view(1, 1, -1), T(w).view(1, 1, -1), None, [1], [0], [1], False, [0], 1)"
+        ".view(-1).numpy()", "aten.convolution"),
+    "torch.ops.aten.convolution transposed=True": (
+        "torch.ops.aten.convolution.default(T(x).view(1, 1, -1), T(w).flip(0).view(1, 1, -1), None, [1], "
+        "[len(w) - 1], [1], True, [0], 1).view(-1).numpy()", "aten.convolution"),
+    "torch.ops.aten._convolution": (
+        "torch.ops.aten._convolution(T(x).view(1, 1, -1), T(w).view(1, 1, -1), None, [1], [0], [1], False, [0], 1,"
+        " False, False, False, False).view(-1).numpy()", "aten._convolution"),
+    "torch._C._VariableFunctions.conv2d": (
+        "torch._C._VariableFunctions.conv2d(T(x).view(1, 1, 1, -1), T(w).view(1, 1, 1, -1)).view(-1).numpy()", CONV),
+    "torch._C._nn.slow_conv_dilated2d": (
+        "torch._C._nn.slow_conv_dilated2d(T(x).view(1, 1, 1, -1), T(w).view(1, 1, 1, -1), [1, len(w)])"
+        ".view(-1).numpy()", "aten.slow_conv_dilated2d"),
+    "torch.conv_tbc": (
+        "torch.conv_tbc(T(x).view(-1, 1, 1), T(w).view(-1, 1, 1), torch.zeros(1, dtype=T(x).dtype), 0)"
+        ".view(-1).numpy()", "aten.conv_tbc"),
+    "torch.nn.grad.conv1d_weight": (
+        "torch.nn.grad.conv1d_weight(T(x).view(1, 1, -1), (1, 1, len(x) - len(w) + 1), T(w).view(1, 1, -1))"
+        ".view(-1).numpy()", "aten.convolution_backward"),
+    "nn.Conv1d layer": (
+        "(lambda m: (m.weight.data.copy_(T(w).view(1, 1, -1)), m(T(x).view(1, 1, -1)))[1])"
+        "(nn.Conv1d(1, 1, len(w), bias=False).double()).detach().view(-1).numpy()", CONV),
+    "F.conv1d in a thread": (
+        "__import__('concurrent.futures').futures.ThreadPoolExecutor(1).submit("
+        "lambda: F.conv1d(T(x).view(1, 1, -1), T(w).view(1, 1, -1)).view(-1).numpy()).result()", CONV),
+    "F.conv1d in torch.jit.fork": (
+        "torch.jit.wait(torch.jit.fork(F.conv1d, T(x).view(1, 1, -1), T(w).view(1, 1, -1))).view(-1).numpy()", CONV),
+    "np.correlate": ("np.correlate(x, w, 'valid')", "numpy.correlate"),
+    "np.convolve": ("np.convolve(x, w[::-1], 'valid')", "numpy.convolve"),
+    "numpy's compiled correlate2": ("np._core.multiarray.correlate2(x, w, 0)", "numpy._core.multiarray.correlate2"),
+    "numpy's compiled correlate": ("np._core._multiarray_umath.correlate(x, w, 0)",
+                                   "numpy._core.multiarray.correlate"),
+    "np.polymul": ("np.polymul(x, w[::-1])[len(w) - 1:len(x)]", "numpy.convolve"),
+    "scipy.signal.correlate": ("__import__('scipy.signal').signal.correlate(x, w, 'valid')",
+                               "scipy.signal.correlate"),
+    "scipy.signal._signaltools.correlate": (
+        "__import__('scipy.signal._signaltools').signal._signaltools.correlate(x, w, 'valid', 'direct')",
+        "scipy.signal.correlate"),
+    "scipy's compiled _correlateND": (
+        "__import__('scipy.signal._sigtools').signal._sigtools._correlateND(x, w, np.zeros(len(x) - len(w) + 1), 0)",
+        "scipy.signal._sigtools._correlateND"),
+    "scipy.signal.lfilter": ("__import__('scipy.signal').signal.lfilter(w[::-1], [1.0], x)[len(w) - 1:]",
+                             "scipy.signal.lfilter"),
+    "scipy.ndimage.correlate1d": (
+        "__import__('scipy.ndimage').ndimage.correlate1d(x, w, mode='constant', origin=-((len(w) - 1) // 2))"
+        "[:len(x) - len(w) + 1]", "scipy.ndimage.correlate1d"),
+    "scipy.linalg.convolution_matrix": (
+        "__import__('scipy.linalg').linalg.convolution_matrix(w[::-1], len(x), 'valid') @ x",
+        "scipy.linalg.convolution_matrix"),
+    "lecturepkg.conv.conv1d": ("__import__('lecturepkg.conv').conv.conv1d(x[None, None], w[None, None])[0, 0]",
+                               "lecturepkg.conv"),
+    "lecturepkg.conv.im2col.conv1d_fast": (
+        "__import__('importlib').import_module('lecturepkg.conv.im2col').conv1d_fast(x[None, None], w[None, None])"
+        "[0, 0]",
+        "lecturepkg.conv"),
+}
+
+
+def _routes_from(table: dict, name: str, params: str, prologue: str, expression: str) -> dict:
+    """One route per entry of ``table``: the function ``name(params)`` runs ``prologue``
+    then returns ``expression`` with ``{route}`` replaced by the entry's expression."""
+    routes = {}
+    for route, (code, fragment) in table.items():
+        body = prologue + "return " + expression.replace("{route}", code)
+        routes[route] = (f"{T}def {name}({params}):\n" + textwrap.indent(body, "    "), fragment)
+    return routes
+
+
+def _imports(name: str, params: str, call: str, fragment: str, module: str, attr: str) -> dict:
+    """The same function reached through ``from module import attr``, a default argument
+    and a closure."""
+    return {
+        f"from {module} import {attr}": (
+            f"from {module} import {attr}\n{T}def {name}({params}):\n    return {call.format(f=attr)}\n", fragment),
+        f"{module}.{attr} as a default argument": (
+            f"import {module}\n{T}def {name}({params}, _f={module}.{attr}):\n    return {call.format(f='_f')}\n",
+            fragment),
+        f"{module}.{attr} in a closure": (
+            f"import {module}\n{T}def make(f):\n    def {name}({params}):\n        return {call.format(f='f')}\n"
+            f"    return {name}\n{name} = make({module}.{attr})\n", fragment),
+    }
+
+
+ROUTES: dict[str, dict[str, tuple[str, str]]] = {}
+
+ROUTES["correlate1d"] = {
+    **_routes_from(CORRELATE_1D, "correlate1d", "x, w", "", "{route}"),
+    **_imports("correlate1d", "x, w", "{f}(x, w, 'valid')", "numpy.correlate", "numpy", "correlate"),
+    **_imports("correlate1d", "x, w", "{f}(x, w, 0)", "numpy._core.multiarray.correlate2",
+               "numpy._core.multiarray", "correlate2"),
+    **_imports("correlate1d", "x, w", "{f}(T(x).view(1, 1, -1), T(w).view(1, 1, -1)).view(-1).numpy()", CONV,
+               "torch.nn.functional", "conv1d"),
+    "lecturepkg.models alias of a course function": (
+        "import lecturepkg.models.tcn as tcn\n"
+        "def correlate1d(x, w):\n    tcn.causal_padding(len(w))\n    return x[:len(x) - len(w) + 1]\n",
+        "lecturepkg.conv"),
+}
+
+ROUTES["correlate1d_kernel_grad"] = {
+    # dL/dw_j = sum_i g_i x_{i+j}: the correlation of x with the upstream gradient
+    **_routes_from({k: v for k, v in CORRELATE_1D.items() if k in (
+        "F.conv1d", "torch.ops.aten.convolution", "torch._C._VariableFunctions.conv2d", "np.correlate",
+        "numpy's compiled correlate2", "scipy.signal.correlate", "scipy.ndimage.correlate1d",
+        "lecturepkg.conv.conv1d")},
+        "correlate1d_kernel_grad", "x, grad_output, kernel_size", "w = grad_output\n", "{route}"),
+    "Tensor.backward": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            w = torch.zeros(kernel_size, dtype=x.dtype, requires_grad=True)
+            y = torch.stack([(x[i:i + kernel_size] * w).sum() for i in range(len(g))])
+            (y * g).sum().backward()
+            return w.grad.numpy()
+        """, "autograd"),
+    "torch.autograd.grad": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            w = torch.zeros(kernel_size, dtype=x.dtype, requires_grad=True)
+            y = torch.stack([(x[i:i + kernel_size] * w).sum() for i in range(len(g))])
+            return torch.autograd.grad(y, w, g)[0].numpy()
+        """, "autograd"),
+    "autograd through F.conv1d": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            w = torch.zeros(1, 1, kernel_size, dtype=torch.float64, requires_grad=True)
+            F.conv1d(torch.from_numpy(x).view(1, 1, -1), w).view(-1).backward(torch.from_numpy(grad_output))
+            return w.grad.view(-1).numpy()
+        """, CONV),
+    "torch.func.grad": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            loss = lambda w: sum(g[i] * (x[i:i + kernel_size] * w).sum() for i in range(len(g)))
+            return torch.func.grad(loss)(torch.zeros(kernel_size, dtype=x.dtype)).numpy()
+        """, "autograd"),
+    "torch.func.jacrev": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            y = lambda w: torch.stack([(x[i:i + kernel_size] * w).sum() for i in range(len(g))])
+            return (g @ torch.func.jacrev(y)(torch.zeros(kernel_size, dtype=x.dtype))).numpy()
+        """, "autograd"),
+    "torch.func.jacfwd (forward mode)": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            y = lambda w: torch.stack([(x[i:i + kernel_size] * w).sum() for i in range(len(g))])
+            return (g @ torch.func.jacfwd(y)(torch.zeros(kernel_size, dtype=x.dtype))).numpy()
+        """, "autograd"),
+    "torch.autograd.forward_ad": ("""
+        import torch.autograd.forward_ad as fwAD
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            out = []
+            with fwAD.dual_level():
+                for j in range(kernel_size):
+                    w = fwAD.make_dual(torch.zeros(kernel_size, dtype=x.dtype), torch.eye(kernel_size, dtype=x.dtype)[j])
+                    loss = sum(g[i] * (x[i:i + kernel_size] * w).sum() for i in range(len(g)))
+                    out.append(float(fwAD.unpack_dual(loss).tangent))
+            return np.array(out)
+        """, "autograd"),
+    "torch._C._enter_dual_level": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            torch._C._enter_dual_level()
+            return np.zeros(kernel_size)
+        """, "autograd"),
+    "torch.autograd.functional.jacobian": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            y = lambda w: torch.stack([(x[i:i + kernel_size] * w).sum() for i in range(len(g))])
+            return (g @ torch.autograd.functional.jacobian(y, torch.zeros(kernel_size, dtype=x.dtype))).numpy()
+        """, "autograd"),
+    "the autograd engine directly": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x), torch.from_numpy(grad_output)
+            w = torch.zeros(kernel_size, dtype=x.dtype, requires_grad=True)
+            y = torch.stack([(x[i:i + kernel_size] * w).sum() for i in range(len(g))])
+            return torch.autograd.Variable._execution_engine.run_backward(
+                (y,), (g,), False, False, (w,), False, False)[0].numpy()
+        """, "autograd"),
+    "torch.ops.aten.convolution_backward": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            x, g = torch.from_numpy(x).view(1, 1, -1), torch.from_numpy(grad_output).view(1, 1, -1)
+            w = torch.zeros(1, 1, kernel_size, dtype=x.dtype)
+            return torch.ops.aten.convolution_backward(g, x, w, None, [1], [0], [1], False, [0], 1,
+                                                       [False, True, False])[1].view(-1).numpy()
+        """, "aten.convolution_backward"),
+    "torch.nn.grad.conv1d_weight": ("""
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            return torch.nn.grad.conv1d_weight(torch.from_numpy(x).view(1, 1, -1), (1, 1, kernel_size),
+                                               torch.from_numpy(grad_output).view(1, 1, -1)).view(-1).numpy()
+        """, "aten.convolution_backward"),
+    "lecturepkg.conv.conv1d_backward": ("""
+        from lecturepkg.conv import conv1d_backward
+        def correlate1d_kernel_grad(x, grad_output, kernel_size):
+            return conv1d_backward(grad_output[None, None], x[None, None], np.zeros((1, 1, kernel_size)))[1][0, 0]
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["output_size"] = {
+    "F.conv1d on zeros (the test's own oracle)": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return F.conv1d(torch.zeros(1, 1, input_size), torch.zeros(1, 1, kernel_size), stride=stride,
+                            padding=padding, dilation=dilation).shape[-1]
+        """, CONV),
+    "F.conv1d on meta tensors": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return F.conv1d(torch.zeros(1, 1, input_size, device="meta"), torch.zeros(1, 1, kernel_size, device="meta"),
+                            stride=stride, padding=padding, dilation=dilation).shape[-1]
+        """, CONV),
+    "nn.Conv1d on zeros": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            layer = nn.Conv1d(1, 1, kernel_size, stride=stride, padding=padding, dilation=dilation)
+            return layer(torch.zeros(1, 1, input_size)).shape[-1]
+        """, CONV),
+    "torch.ops.aten.convolution on zeros": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return torch.ops.aten.convolution(torch.zeros(1, 1, input_size), torch.zeros(1, 1, kernel_size), None,
+                                              [stride], [padding], [dilation], False, [0], 1).shape[-1]
+        """, "aten.convolution"),
+    "F.max_pool1d on zeros": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            x = F.pad(torch.zeros(1, 1, input_size), (padding, padding))
+            return F.max_pool1d(x, kernel_size, stride=stride, dilation=dilation).shape[-1]
+        """, "aten.max_pool2d_with_indices"),
+    "F.avg_pool1d on a dilated span": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            x = F.pad(torch.zeros(1, 1, input_size), (padding, padding))
+            return F.avg_pool1d(x, dilation * (kernel_size - 1) + 1, stride=stride).shape[-1]
+        """, "aten.avg_pool"),
+    "F.unfold on zeros": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return F.unfold(torch.zeros(1, 1, 1, input_size), (1, kernel_size), dilation=(1, dilation),
+                            padding=(0, padding), stride=(1, stride)).shape[-1]
+        """, "aten.im2col"),
+    "torch.Tensor.unfold on zeros": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return torch.zeros(input_size + 2 * padding).unfold(0, dilation * (kernel_size - 1) + 1, stride).shape[0]
+        """, "aten.unfold"),
+    "sliding_window_view on zeros": ("""
+        from numpy.lib.stride_tricks import sliding_window_view
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return len(sliding_window_view(np.zeros(input_size + 2 * padding), dilation * (kernel_size - 1) + 1)[::stride])
+        """, "sliding_window_view"),
+    "np.convolve on ones": ("""
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return len(np.convolve(np.ones(input_size + 2 * padding), np.ones(dilation * (kernel_size - 1) + 1),
+                                   'valid')[::stride])
+        """, "numpy.convolve"),
+    "lecturepkg.conv.conv_output_size": ("""
+        from lecturepkg.conv import conv_output_size
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return conv_output_size(input_size, kernel_size, stride, padding, dilation)
+        """, "lecturepkg.conv"),
+    "lecturepkg.conv.pool_output_size": ("""
+        import lecturepkg.conv.arithmetic as arithmetic
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return arithmetic.pool_output_size(input_size, kernel_size, stride, padding, dilation)
+        """, "lecturepkg.conv"),
+    "the course's alias in lecturepkg.models.charcnn": ("""
+        from lecturepkg.models import charcnn
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return charcnn.conv_output_size(input_size, kernel_size, stride, padding, dilation)
+        """, "lecturepkg.conv"),
+    "torch's pooling_output_shape": ("""
+        import torch._meta_registrations as meta
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return meta.pooling_output_shape(input_size, kernel_size, padding, stride, dilation, False)
+        """, "pooling_output_shape"),
+    "torch.jit's conv_output_size": ("""
+        import torch.jit._shape_functions as shapes
+        def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+            return shapes.conv_output_size([1, 1, input_size], [1, 1, kernel_size], None, [stride], [padding],
+                                           [dilation], 1)[-1]
+        """, "conv_output_size"),
+}
+
+ROUTES["conv2d_multichannel"] = {
+    "F.conv2d": ("""
+        def conv2d_multichannel(x, weight, bias):
+            return F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(weight), torch.from_numpy(bias))[0].numpy()
+        """, CONV),
+    "torch.ops.aten.convolution": ("""
+        def conv2d_multichannel(x, weight, bias):
+            t = torch.from_numpy
+            return torch.ops.aten.convolution(t(x)[None], t(weight), t(bias), [1, 1], [0, 0], [1, 1], False,
+                                              [0, 0], 1)[0].numpy()
+        """, "aten.convolution"),
+    "torch.ops.aten.convolution transposed=True": ("""
+        def conv2d_multichannel(x, weight, bias):
+            t = torch.from_numpy
+            h, w = weight.shape[2:]
+            return torch.ops.aten.convolution(t(x)[None], t(weight).flip(2, 3).transpose(0, 1), t(bias), [1, 1],
+                                              [h - 1, w - 1], [1, 1], True, [0, 0], 1)[0].numpy()
+        """, "aten.convolution"),
+    "torch._C._VariableFunctions.conv2d": ("""
+        def conv2d_multichannel(x, weight, bias):
+            t = torch.from_numpy
+            return torch._C._VariableFunctions.conv2d(t(x)[None], t(weight), t(bias))[0].numpy()
+        """, CONV),
+    "torch._C._nn.thnn_conv2d": ("""
+        def conv2d_multichannel(x, weight, bias):
+            t = torch.from_numpy
+            return torch._C._nn.thnn_conv2d(t(x)[None], t(weight), weight.shape[2:], t(bias))[0].numpy()
+        """, "aten._slow_conv2d_forward"),
+    "torch.mkldnn_convolution": ("""
+        def conv2d_multichannel(x, weight, bias):
+            t = torch.from_numpy
+            return torch.mkldnn_convolution(t(x)[None].float(), t(weight).float(), t(bias).float(), [0, 0], [1, 1],
+                                            [1, 1], 1)[0].double().numpy()
+        """, "aten.mkldnn_convolution"),
+    "nn.Conv2d layer": ("""
+        def conv2d_multichannel(x, weight, bias):
+            layer = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2:]).double()
+            with torch.no_grad():
+                layer.weight.copy_(torch.from_numpy(weight))
+                layer.bias.copy_(torch.from_numpy(bias))
+                return layer(torch.from_numpy(x)[None])[0].numpy()
+        """, CONV),
+    "torch.nn.grad.conv2d_input": ("""
+        def conv2d_multichannel(x, weight, bias):
+            t = torch.from_numpy
+            C, H, W = x.shape
+            D, _, h, w = weight.shape
+            out = torch.nn.grad.conv2d_input((1, D, H - h + 1, W - w + 1), t(weight).transpose(0, 1).flip(2, 3),
+                                             t(x)[None], padding=(h - 1, w - 1))
+            return out[0].numpy() + bias[:, None, None]
+        """, "aten.convolution_backward"),
+    "scipy.signal.correlate": ("""
+        from scipy import signal
+        def conv2d_multichannel(x, weight, bias):
+            return np.stack([signal.correlate(x, k, 'valid')[0] + b for k, b in zip(weight, bias)])
+        """, "scipy.signal.correlate"),
+    "scipy.signal.correlate2d": ("""
+        import scipy.signal
+        def conv2d_multichannel(x, weight, bias):
+            return np.stack([sum(scipy.signal.correlate2d(xc, kc, 'valid') for xc, kc in zip(x, k)) + b
+                             for k, b in zip(weight, bias)])
+        """, "scipy.signal.correlate2d"),
+    "scipy's compiled _convolve2d": ("""
+        from scipy.signal import _sigtools
+        def conv2d_multichannel(x, weight, bias):
+            return np.stack([sum(_sigtools._convolve2d(xc, kc, 0, 0, 0, 0) for xc, kc in zip(x, k)) + b
+                             for k, b in zip(weight, bias)])
+        """, "scipy.signal._sigtools._convolve2d"),
+    "scipy.ndimage.correlate": ("""
+        import scipy.ndimage as ndi
+        def conv2d_multichannel(x, weight, bias):
+            return np.stack([ndi.correlate(x, k, mode='constant')[0] + b for k, b in zip(weight, bias)])
+        """, "scipy.ndimage.correlate"),
+    "scipy's compiled _nd_image.correlate": ("""
+        from scipy.ndimage import _nd_image
+        def conv2d_multichannel(x, weight, bias):
+            out = np.zeros_like(x)
+            _nd_image.correlate(x, weight[0], out, 0, 0.0, (0, 0, 0))
+            return out
+        """, "scipy.ndimage._nd_image.correlate"),
+    "lecturepkg.conv.conv2d": ("""
+        import lecturepkg.conv as course
+        def conv2d_multichannel(x, weight, bias):
+            return course.conv2d(x[None], weight, bias)[0]
+        """, "lecturepkg.conv"),
+    "lecturepkg.conv.conv2d_fast": ("""
+        from lecturepkg.conv.im2col import conv2d_fast
+        def conv2d_multichannel(x, weight, bias):
+            return conv2d_fast(x[None], weight, bias)[0]
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["max_pool2d"] = {
+    "F.max_pool2d": ("""
+        def max_pool2d(x, kernel_size):
+            return F.max_pool2d(torch.from_numpy(x), kernel_size).numpy()
+        """, "aten.max_pool2d_with_indices"),
+    "nn.MaxPool2d": ("""
+        def max_pool2d(x, kernel_size):
+            return nn.MaxPool2d(kernel_size)(torch.from_numpy(x)).numpy()
+        """, "max pooling"),
+    "torch.ops.aten.max_pool2d_with_indices": ("""
+        def max_pool2d(x, kernel_size):
+            k = [kernel_size, kernel_size]
+            return torch.ops.aten.max_pool2d_with_indices(torch.from_numpy(x), k, k)[0].numpy()
+        """, "aten.max_pool2d_with_indices"),
+    "torch._C._nn.max_pool2d_with_indices": ("""
+        def max_pool2d(x, kernel_size):
+            return torch._C._nn.max_pool2d_with_indices(torch.from_numpy(x), kernel_size, kernel_size)[0].numpy()
+        """, "aten.max_pool2d_with_indices"),
+    "F.adaptive_max_pool2d": ("""
+        def max_pool2d(x, kernel_size):
+            C, H, W = x.shape
+            k = kernel_size
+            x = torch.from_numpy(x)[:, :H // k * k, :W // k * k]
+            return F.adaptive_max_pool2d(x, (H // k, W // k)).numpy()
+        """, "aten.adaptive_max_pool2d"),
+    "skimage.measure.block_reduce": ("""
+        from skimage.measure import block_reduce
+        def max_pool2d(x, kernel_size):
+            C, H, W = x.shape
+            k = kernel_size
+            return block_reduce(x[:, :H // k * k, :W // k * k], (1, k, k), np.max)
+        """, "skimage.measure.block_reduce"),
+    "scipy.ndimage.maximum_filter": ("""
+        from scipy import ndimage
+        def max_pool2d(x, kernel_size):
+            k = kernel_size
+            C, H, W = x.shape
+            m = ndimage.maximum_filter(x, size=(1, k, k), origin=(0, -(k // 2), -(k // 2)))
+            return m[:, :H // k * k:k, :W // k * k:k]
+        """, "scipy.ndimage.maximum_filter"),
+    "scipy.ndimage.grey_dilation": ("""
+        from scipy import ndimage
+        def max_pool2d(x, kernel_size):
+            k = kernel_size
+            C, H, W = x.shape
+            m = ndimage.grey_dilation(x, size=(1, k, k))
+            return m[:, :H // k * k:k, :W // k * k:k]
+        """, "scipy.ndimage.grey_dilation"),
+    "lecturepkg.conv.max_pool2d": ("""
+        from lecturepkg.conv import max_pool2d as course_pool
+        def max_pool2d(x, kernel_size):
+            return course_pool(x[None], kernel_size)[0]
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["conv2d_layer_cost"] = {
+    "running nn.Conv2d and counting": ("""
+        def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1, padding=0, bias=True):
+            layer = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
+            out = layer(torch.zeros(1, in_channels, input_size, input_size))
+            params = sum(p.numel() for p in layer.parameters())
+            return params, layer.weight.numel() * out.shape[-1] * out.shape[-2]
+        """, CONV),
+    "lecturepkg.counting": ("""
+        from lecturepkg.counting import count_macs, count_parameters
+        def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1, padding=0, bias=True):
+            layer = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
+            return count_parameters(layer), count_macs(layer, (in_channels, input_size, input_size))
+        """, "lecturepkg.counting"),
+    "torch.utils.flop_counter.conv_flop_count": ("""
+        from torch.utils.flop_counter import conv_flop_count
+        def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1, padding=0, bias=True):
+            n = (input_size + 2 * padding - kernel_size) // stride + 1
+            params = out_channels * (in_channels * kernel_size ** 2 + bias)
+            return params, conv_flop_count([1, in_channels, input_size, input_size],
+                                           [out_channels, in_channels, kernel_size, kernel_size], [1, out_channels, n, n]) // 2
+        """, "conv_flop_count"),
+    "lecturepkg.conv.conv_output_size": ("""
+        from lecturepkg.conv import conv_output_size
+        def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1, padding=0, bias=True):
+            n = conv_output_size(input_size, kernel_size, stride, padding)
+            return out_channels * (in_channels * kernel_size ** 2 + bias), out_channels * in_channels * kernel_size ** 2 * n * n
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["conv1d_multichannel"] = {
+    "F.conv1d": ("""
+        def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+            t = torch.from_numpy
+            return F.conv1d(t(x)[None], t(weight), t(bias), stride=stride, dilation=dilation)[0].numpy()
+        """, CONV),
+    "torch.ops.aten.convolution": ("""
+        def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+            t = torch.from_numpy
+            return torch.ops.aten.convolution(t(x)[None], t(weight), t(bias), [stride], [0], [dilation], False, [0],
+                                              1)[0].numpy()
+        """, "aten.convolution"),
+    "nn.Conv1d layer": ("""
+        def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+            layer = nn.Conv1d(weight.shape[1], weight.shape[0], weight.shape[2], stride=stride, dilation=dilation).double()
+            layer.weight.data, layer.bias.data = torch.from_numpy(weight), torch.from_numpy(bias)
+            return layer(torch.from_numpy(x)[None])[0].detach().numpy()
+        """, CONV),
+    "scipy.signal.correlate per channel": ("""
+        from scipy.signal import correlate
+        def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+            return np.stack([correlate(x, k, 'valid')[0][::stride] + b for k, b in zip(weight, bias)])
+        """, "scipy.signal.correlate"),
+    "np.correlate per channel": ("""
+        def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+            return np.stack([sum(np.correlate(xc, kc) for xc, kc in zip(x, k))[::stride] + b
+                             for k, b in zip(weight, bias)])
+        """, "numpy.correlate"),
+    "scipy.signal.upfirdn": ("""
+        from scipy.signal import upfirdn
+        def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+            k = weight.shape[2]
+            return np.stack([sum(upfirdn(kc[::-1], xc)[k - 1:len(xc)] for xc, kc in zip(x, ks))[::stride] + b
+                             for ks, b in zip(weight, bias)])
+        """, "scipy.signal.upfirdn"),
+    "lecturepkg.conv.conv1d": ("""
+        import lecturepkg.conv
+        def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+            return lecturepkg.conv.conv1d(x[None], weight, bias, stride=stride, dilation=dilation)[0]
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["im2col"] = {
+    "F.unfold (the test's own oracle)": ("""
+        def im2col(x, kernel_size, stride=1):
+            return F.unfold(torch.from_numpy(x)[None], kernel_size, stride=stride)[0].numpy()
+        """, "aten.im2col"),
+    "torch._C._nn.im2col": ("""
+        def im2col(x, kernel_size, stride=1):
+            k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+            return torch._C._nn.im2col(torch.from_numpy(x)[None], k, (1, 1), (0, 0), (stride, stride))[0].numpy()
+        """, "aten.im2col"),
+    "nn.Unfold": ("""
+        def im2col(x, kernel_size, stride=1):
+            return nn.Unfold(kernel_size, stride=stride)(torch.from_numpy(x)[None])[0].numpy()
+        """, "aten.im2col"),
+    "torch.ops.aten.im2col": ("""
+        def im2col(x, kernel_size, stride=1):
+            k = [kernel_size] * 2 if isinstance(kernel_size, int) else list(kernel_size)
+            return torch.ops.aten.im2col(torch.from_numpy(x)[None], k, [1, 1], [0, 0], [stride, stride])[0].numpy()
+        """, "aten.im2col"),
+    "F.conv2d with one-hot kernels": ("""
+        def im2col(x, kernel_size, stride=1):
+            kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+            C = x.shape[0]
+            eye = torch.eye(C * kh * kw, dtype=torch.from_numpy(x).dtype).view(C * kh * kw, C, kh, kw)
+            return F.conv2d(torch.from_numpy(x)[None], eye, stride=stride)[0].reshape(C * kh * kw, -1).numpy()
+        """, CONV),
+    "lecturepkg.conv.im2col": ("""
+        from lecturepkg.conv import im2col as course_im2col
+        def im2col(x, kernel_size, stride=1):
+            return course_im2col(x[None], kernel_size, stride=stride)[0]
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["conv3d_multichannel"] = {
+    "F.conv3d": ("""
+        def conv3d_multichannel(x, weight, bias, stride=1):
+            t = torch.from_numpy
+            return F.conv3d(t(x)[None], t(weight), t(bias), stride=stride)[0].numpy()
+        """, CONV),
+    "torch._C._nn.slow_conv3d": ("""
+        def conv3d_multichannel(x, weight, bias, stride=1):
+            t = torch.from_numpy
+            s = (stride,) * 3 if isinstance(stride, int) else tuple(stride)
+            return torch._C._nn.slow_conv3d(t(x)[None], t(weight), weight.shape[2:], t(bias), s)[0].numpy()
+        """, "aten.slow_conv3d_forward"),
+    "nn.Conv3d layer": ("""
+        def conv3d_multichannel(x, weight, bias, stride=1):
+            layer = nn.Conv3d(weight.shape[1], weight.shape[0], weight.shape[2:], stride=stride).double()
+            layer.weight.data, layer.bias.data = torch.from_numpy(weight), torch.from_numpy(bias)
+            return layer(torch.from_numpy(x)[None])[0].detach().numpy()
+        """, CONV),
+    "scipy.signal.fftconvolve": ("""
+        from scipy.signal import fftconvolve
+        def conv3d_multichannel(x, weight, bias, stride=1):
+            s = (stride,) * 3 if isinstance(stride, int) else tuple(stride)
+            return np.stack([fftconvolve(x, k[:, ::-1, ::-1, ::-1], 'valid')[0][::s[0], ::s[1], ::s[2]] + b
+                             for k, b in zip(weight, bias)])
+        """, "scipy.signal.fftconvolve"),
+    "lecturepkg.conv.conv3d": ("""
+        from lecturepkg import conv
+        def conv3d_multichannel(x, weight, bias, stride=1):
+            return conv.conv3d(x[None], weight, bias, stride=stride)[0]
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["causal_conv1d"] = {
+    "F.pad then F.conv1d": ("""
+        def causal_conv1d(x, weight, dilation=1):
+            k = weight.shape[2]
+            xp = F.pad(torch.from_numpy(x)[None], (dilation * (k - 1), 0))
+            return F.conv1d(xp, torch.from_numpy(weight), dilation=dilation)[0].numpy()
+        """, CONV),
+    "nn.Conv1d with padding": ("""
+        def causal_conv1d(x, weight, dilation=1):
+            k = weight.shape[2]
+            layer = nn.Conv1d(weight.shape[1], weight.shape[0], k, padding=dilation * (k - 1), dilation=dilation,
+                              bias=False).double()
+            layer.weight.data = torch.from_numpy(weight)
+            return layer(torch.from_numpy(x)[None])[0, :, :x.shape[1]].detach().numpy()
+        """, CONV),
+    "scipy.signal.lfilter": ("""
+        from scipy.signal import lfilter
+        def causal_conv1d(x, weight, dilation=1):
+            D, C, k = weight.shape
+            out = np.zeros((D, x.shape[1]))
+            for d in range(D):
+                for c in range(C):
+                    b = np.zeros(dilation * (k - 1) + 1)
+                    b[::dilation] = weight[d, c, ::-1]
+                    out[d] += lfilter(b, [1.0], x[c])
+            return out
+        """, "scipy.signal.lfilter"),
+    "np.convolve": ("""
+        def causal_conv1d(x, weight, dilation=1):
+            D, C, k = weight.shape
+            out = np.zeros((D, x.shape[1]))
+            for d in range(D):
+                for c in range(C):
+                    b = np.zeros(dilation * (k - 1) + 1)
+                    b[::dilation] = weight[d, c, ::-1]
+                    out[d] += np.convolve(x[c], b)[:x.shape[1]]
+            return out
+        """, "numpy.convolve"),
+    "lecturepkg.conv.causal_conv1d": ("""
+        from lecturepkg.conv import causal_conv1d as course
+        def causal_conv1d(x, weight, dilation=1):
+            return course(x[None], weight, dilation=dilation)[0]
+        """, "lecturepkg.conv"),
+}
+
+_CONV_STACK = """
+        def receptive_field(layers):
+            x = torch.zeros(1, 1, 400, dtype=torch.float64, requires_grad=True)
+            y = x
+            for k, s, d in layers:
+                y = {conv}
+            y[0, 0, 0].backward()
+            touched = np.flatnonzero(x.grad[0, 0].numpy())
+            return int(touched[-1] - touched[0] + 1)
+"""
+ROUTES["receptive_field"] = {
+    "autograd through F.conv1d (the test's own oracle)": (
+        _CONV_STACK.format(conv="F.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), stride=s, dilation=d)"), CONV),
+    "autograd through a hand-written stack": (_CONV_STACK.format(
+        conv="torch.stack([y[..., i * s:i * s + d * (k - 1) + 1:d].sum(-1) for i in range((y.shape[-1] - d * (k - 1) - 1) // s + 1)], -1)"),
+        "autograd"),
+    "torch.func.jacrev of a hand-written stack": ("""
+        def receptive_field(layers):
+            def stack(x):
+                for k, s, d in layers:
+                    x = torch.stack([x[i * s:i * s + d * (k - 1) + 1:d].sum() for i in range((len(x) - d * (k - 1) - 1) // s + 1)])
+                return x[0]
+            g = torch.func.jacrev(stack)(torch.zeros(100, dtype=torch.float64))
+            touched = np.flatnonzero(g.numpy())
+            return int(touched[-1] - touched[0] + 1)
+        """, "autograd"),
+    "np.convolve of an impulse": ("""
+        def receptive_field(layers):
+            span = np.ones(1)
+            jump = 1
+            for k, s, d in layers:
+                kernel = np.zeros(jump * d * (k - 1) + 1)
+                kernel[::jump * d] = 1
+                span = np.convolve(span, kernel)
+                jump *= s
+            return len(span)
+        """, "numpy.convolve"),
+    "lecturepkg.conv.receptive_field": ("""
+        import lecturepkg.conv as course
+        def receptive_field(layers):
+            return course.receptive_field(layers)[-1].size
+        """, "lecturepkg.conv"),
+    "the course's alias in lecturepkg.models.tcn": ("""
+        from lecturepkg.models import tcn
+        def receptive_field(layers):
+            return tcn.receptive_field(layers)[-1].size
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["factorize_kernel"] = {
+    "lecturepkg.conv.factorize_kernel": ("""
+        from lecturepkg.conv import factorize_kernel as course
+        def factorize_kernel(kernel):
+            return course(kernel)
+        """, "lecturepkg.conv"),
+    "lecturepkg.conv.separable.rank1_approximation": ("""
+        from lecturepkg.conv import separable
+        def factorize_kernel(kernel):
+            return separable.rank1_approximation(kernel)
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["depthwise_conv2d"] = {
+    "F.conv2d with groups": ("""
+        def depthwise_conv2d(x, weight, bias, padding=0):
+            t = torch.from_numpy
+            return F.conv2d(t(x)[None], t(weight), t(bias), padding=padding, groups=x.shape[0])[0].numpy()
+        """, CONV),
+    "torch._C._nn._conv_depthwise2d": ("""
+        def depthwise_conv2d(x, weight, bias, padding=0):
+            t = torch.from_numpy
+            return torch._C._nn._conv_depthwise2d(t(x)[None], t(weight), weight.shape[2:], t(bias), (1, 1),
+                                                  (padding, padding), (1, 1))[0].numpy()
+        """, "aten._conv_depthwise2d"),
+    "nn.Conv2d with groups": ("""
+        def depthwise_conv2d(x, weight, bias, padding=0):
+            C = x.shape[0]
+            layer = nn.Conv2d(C, weight.shape[0], weight.shape[2:], padding=padding, groups=C).double()
+            layer.weight.data, layer.bias.data = torch.from_numpy(weight), torch.from_numpy(bias)
+            return layer(torch.from_numpy(x)[None])[0].detach().numpy()
+        """, CONV),
+    "scipy.signal.correlate2d per channel": ("""
+        from scipy.signal import correlate2d
+        def depthwise_conv2d(x, weight, bias, padding=0):
+            m = weight.shape[0] // x.shape[0]
+            xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
+            return np.stack([correlate2d(xp[o // m], weight[o, 0], 'valid') + bias[o] for o in range(weight.shape[0])])
+        """, "scipy.signal.correlate2d"),
+    "lecturepkg.conv.depthwise_conv2d": ("""
+        from lecturepkg.conv.depthwise import depthwise_conv2d as course
+        def depthwise_conv2d(x, weight, bias, padding=0):
+            return course(x[None], weight, bias, padding=padding)[0]
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["conv_transpose_matrix"] = {
+    "F.conv_transpose1d of unit vectors (the test's own oracle)": ("""
+        def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+            unit = torch.eye(input_size, dtype=torch.float64).view(input_size, 1, input_size)
+            return F.conv_transpose1d(unit, torch.from_numpy(weight).view(1, 1, -1), stride=stride,
+                                      padding=padding)[:, 0].T.numpy()
+        """, CONV),
+    "torch.ops.aten.convolution transposed=True": ("""
+        def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+            unit = torch.eye(input_size, dtype=torch.float64).view(input_size, 1, input_size)
+            return torch.ops.aten.convolution(unit, torch.from_numpy(weight).view(1, 1, -1), None, [stride], [padding],
+                                              [1], True, [0], 1)[:, 0].T.numpy()
+        """, "aten.convolution"),
+    "autograd of a hand-written convolution": ("""
+        def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+            k = len(weight)
+            n_out = (input_size - 1) * stride - 2 * padding + k
+            z = torch.zeros(n_out + 2 * padding, dtype=torch.float64, requires_grad=True)
+            w = torch.from_numpy(weight)
+            y = torch.stack([(z[i * stride:i * stride + k] * w).sum() for i in range(input_size)])
+            rows = [torch.autograd.grad(y[i], z, retain_graph=True)[0] for i in range(input_size)]
+            return torch.stack(rows).T[padding:padding + n_out].numpy()
+        """, "autograd"),
+    "torch.func.jacfwd of a hand-written convolution": ("""
+        def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+            k = len(weight)
+            n_out = (input_size - 1) * stride - 2 * padding + k
+            w = torch.from_numpy(weight)
+            conv = lambda z: torch.stack([(z[i * stride:i * stride + k] * w).sum() for i in range(input_size)])
+            K = torch.func.jacfwd(conv)(torch.zeros(n_out + 2 * padding, dtype=torch.float64))
+            return K.T[padding:padding + n_out].numpy()
+        """, "autograd"),
+    "F.fold of the kernel": ("""
+        def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+            k = len(weight)
+            n_out = (input_size - 1) * stride - 2 * padding + k
+            cols = torch.from_numpy(weight)[:, None, None] * torch.eye(input_size, dtype=torch.float64)[None]
+            return F.fold(cols.reshape(k, input_size * input_size), (1, n_out * input_size), (1, k)).numpy()
+        """, "aten.col2im"),
+    "scipy.linalg.convolution_matrix": ("""
+        from scipy.linalg import convolution_matrix
+        def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+            M = convolution_matrix(weight, input_size, 'full')
+            return M[padding:M.shape[0] - padding]
+        """, "scipy.linalg.convolution_matrix"),
+    "lecturepkg.conv.conv_matrix": ("""
+        from lecturepkg.conv import conv_matrix
+        def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+            return conv_matrix(weight, input_size, stride=stride, padding=padding).T
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["conv_transpose2d"] = {
+    "F.conv_transpose2d (the test's own oracle)": ("""
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            t = torch.from_numpy
+            return F.conv_transpose2d(t(x)[None], t(weight), stride=stride, padding=padding)[0].numpy()
+        """, CONV),
+    "nn.ConvTranspose2d": ("""
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            layer = nn.ConvTranspose2d(weight.shape[0], weight.shape[1], weight.shape[2:], stride=stride,
+                                       padding=padding, bias=False).double()
+            layer.weight.data = torch.from_numpy(weight)
+            return layer(torch.from_numpy(x)[None])[0].detach().numpy()
+        """, CONV),
+    "torch._C._nn.slow_conv_transpose2d": ("""
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            t = torch.from_numpy
+            return torch._C._nn.slow_conv_transpose2d(t(x)[None], t(weight), weight.shape[2:], None, stride,
+                                                      padding)[0].numpy()
+        """, "aten.slow_conv_transpose2d"),
+    "the gradient of F.conv2d (autograd)": ("""
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            C, H, W = x.shape
+            _, D, kh, kw = weight.shape
+            Ho, Wo = (H - 1) * stride - 2 * padding + kh, (W - 1) * stride - 2 * padding + kw
+            z = torch.zeros(1, D, Ho, Wo, dtype=torch.float64, requires_grad=True)
+            y = F.conv2d(z, torch.from_numpy(weight), stride=stride, padding=padding)
+            y.backward(torch.from_numpy(x)[None])
+            return z.grad[0].numpy()
+        """, CONV),
+    "torch.nn.grad.conv2d_input": ("""
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            C, H, W = x.shape
+            _, D, kh, kw = weight.shape
+            Ho, Wo = (H - 1) * stride - 2 * padding + kh, (W - 1) * stride - 2 * padding + kw
+            return torch.nn.grad.conv2d_input((1, D, Ho, Wo), torch.from_numpy(weight), torch.from_numpy(x)[None],
+                                              stride=stride, padding=padding)[0].numpy()
+        """, "aten.convolution_backward"),
+    "F.fold (overlap-add)": ("""
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            C, H, W = x.shape
+            _, D, kh, kw = weight.shape
+            Ho, Wo = (H - 1) * stride - 2 * padding + kh, (W - 1) * stride - 2 * padding + kw
+            cols = np.einsum('chw,cduv->duvhw', x, weight).reshape(1, D * kh * kw, H * W)
+            return F.fold(torch.from_numpy(cols), (Ho, Wo), (kh, kw), stride=stride, padding=padding)[0].numpy()
+        """, "aten.col2im"),
+    "scipy.signal.convolve2d (full)": ("""
+        from scipy.signal import convolve2d
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            up = np.zeros((x.shape[0], (x.shape[1] - 1) * stride + 1, (x.shape[2] - 1) * stride + 1))
+            up[:, ::stride, ::stride] = x
+            out = np.stack([sum(convolve2d(up[c], weight[c, o]) for c in range(x.shape[0]))
+                            for o in range(weight.shape[1])])
+            return out[:, padding:out.shape[1] - padding, padding:out.shape[2] - padding]
+        """, "scipy.signal.convolve2d"),
+    "lecturepkg.conv.conv_transpose2d": ("""
+        import lecturepkg.conv.transposed as course
+        def conv_transpose2d(x, weight, stride=1, padding=0):
+            return course.conv_transpose2d(x[None], weight, stride=stride, padding=padding)[0]
+        """, "lecturepkg.conv"),
+}
+
+# Switching the guard off is refused too (shown once, on correlate1d).
+ROUTES["correlate1d"].update({
+    "torch._C._DisableTorchDispatch": ("""
+        def correlate1d(x, w):
+            with torch._C._DisableTorchDispatch():
+                return F.conv1d(torch.from_numpy(x).view(1, 1, -1), torch.from_numpy(w).view(1, 1, -1)).view(-1).numpy()
+        """, "switch off"),
+    "excluding the Python dispatch key": ("""
+        def correlate1d(x, w):
+            keys = torch._C.DispatchKeySet(torch._C.DispatchKey.Python)
+            with torch._C._ExcludeDispatchKeyGuard(keys):
+                return F.conv1d(torch.from_numpy(x).view(1, 1, -1), torch.from_numpy(w).view(1, 1, -1)).view(-1).numpy()
+        """, "switch off"),
+    "popping the dispatch mode": ("""
+        from torch.utils._python_dispatch import _pop_mode_temporarily
+        def correlate1d(x, w):
+            with _pop_mode_temporarily():
+                return F.conv1d(torch.from_numpy(x).view(1, 1, -1), torch.from_numpy(w).view(1, 1, -1)).view(-1).numpy()
+        """, "switch off"),
+    "disabling the current modes": ("""
+        from torch.utils._python_dispatch import _disable_current_modes
+        def correlate1d(x, w):
+            with _disable_current_modes():
+                return F.conv1d(torch.from_numpy(x).view(1, 1, -1), torch.from_numpy(w).view(1, 1, -1)).view(-1).numpy()
+        """, "switch off"),
+    "a thread started with threading.Thread": ("""
+        import threading
+        def correlate1d(x, w):
+            out = {}
+            def work():
+                try:
+                    out["y"] = F.conv1d(torch.from_numpy(x).view(1, 1, -1), torch.from_numpy(w).view(1, 1, -1)).view(-1).numpy()
+                except Exception as err:
+                    out["err"] = err
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+            if "err" in out:
+                raise out["err"]
+            return out["y"]
+        """, CONV),
+})
+
+ROUTE_CASES = [(exercise, route) for exercise in EXERCISES for route in ROUTES.get(exercise, {})]
+
+
+def test_every_exercise_has_delegation_routes():
+    assert set(ROUTES) == set(EXERCISES)
+    for name, routes in ROUTES.items():
+        assert len(routes) >= 2, name
+
+
+@pytest.mark.parametrize("exercise,route", ROUTE_CASES, ids=[f"{e}-{r}" for e, r in ROUTE_CASES])
+def test_delegation_route_loses_every_point(exercise, route):
+    source, fragment = ROUTES[exercise][route]
+    result = run_exercise(exercise, student_function(exercise, source))
+    passed = [t.name for t in result.tests if t.passed]
+    assert not passed and result.points == 0, f"{route}: these tests pass: {passed}"
+    named = [t for t in result.tests if "is not available while" in t.message and fragment in t.message]
+    assert named, f"{route}: no message names what is unavailable ({fragment!r}):\n" + \
+        "\n".join(t.message.splitlines()[0] for t in result.tests)
+
+
+# ----------------------------------------------------------------------------------------
+# Honest answers: two independent ones per exercise (loops; vectorised where the page
+# allows it), written from the docstrings, must get full marks.
+# ----------------------------------------------------------------------------------------
+
+HONEST: dict[str, dict[str, str]] = {
+    "correlate1d": {
+        "loops": """
+            def correlate1d(x, w):
+                if len(w) > len(x):
+                    raise ValueError("the kernel is longer than the signal")
+                out = []
+                for i in range(len(x) - len(w) + 1):
+                    total = 0.0
+                    for j in range(len(w)):
+                        total += x[i + j] * w[j]
+                    out.append(total)
+                return np.array(out, dtype=np.result_type(x, w))
+            """,
+        "sliding_window_view @ w": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def correlate1d(x, w):
+                if len(w) > len(x):
+                    raise ValueError("w does not fit in x")
+                return sliding_window_view(x, len(w)) @ w
+            """,
+        "Tensor.unfold in torch": """
+            def correlate1d(x, w):
+                if len(w) > len(x):
+                    raise ValueError("w does not fit in x")
+                print(torch.from_numpy(x))  # printing a tensor steps outside the dispatch modes: allowed
+                return (torch.from_numpy(x).unfold(0, len(w), 1) @ torch.from_numpy(w)).numpy()
+            """,
+    },
+    "output_size": {
+        "formula": """
+            def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+                span = dilation * (kernel_size - 1) + 1
+                return (input_size + 2 * padding - span) // stride + 1
+            """,
+        "counting positions": """
+            def output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+                last = input_size + 2 * padding - dilation * (kernel_size - 1) - 1
+                return len(range(0, last + 1, stride))
+            """,
+    },
+    "conv2d_multichannel": {
+        "loops": """
+            def conv2d_multichannel(x, weight, bias):
+                C, H, W = x.shape
+                D, Cw, h, w = weight.shape
+                if Cw != C:
+                    raise ValueError("channel mismatch")
+                y = np.zeros((D, H - h + 1, W - w + 1), dtype=np.result_type(x, weight, bias))
+                for d in range(D):
+                    for i in range(H - h + 1):
+                        for j in range(W - w + 1):
+                            y[d, i, j] = bias[d] + np.sum(weight[d] * x[:, i:i + h, j:j + w])
+                return y
+            """,
+        "sliding_window_view + einsum": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def conv2d_multichannel(x, weight, bias):
+                if weight.shape[1] != x.shape[0]:
+                    raise ValueError("channel mismatch")
+                windows = sliding_window_view(x, weight.shape[2:], axis=(1, 2))  # (C, H', W', h, w)
+                return np.einsum('cijuv,dcuv->dij', windows, weight) + bias[:, None, None]
+            """,
+        "F.unfold + a matrix product": """
+            def conv2d_multichannel(x, weight, bias):
+                if weight.shape[1] != x.shape[0]:
+                    raise ValueError("channel mismatch")
+                D, C, h, w = weight.shape
+                cols = F.unfold(torch.from_numpy(x)[None], (h, w))[0].numpy()
+                out = weight.reshape(D, -1) @ cols + bias[:, None]
+                return out.reshape(D, x.shape[1] - h + 1, x.shape[2] - w + 1)
+            """,
+    },
+    "max_pool2d": {
+        "loops": """
+            def max_pool2d(x, kernel_size):
+                C, H, W = x.shape
+                k = kernel_size
+                if k > H or k > W:
+                    raise ValueError("window larger than the map")
+                y = np.empty((C, H // k, W // k), dtype=x.dtype)
+                for c in range(C):
+                    for i in range(H // k):
+                        for j in range(W // k):
+                            y[c, i, j] = x[c, i * k:(i + 1) * k, j * k:(j + 1) * k].max()
+                return y
+            """,
+        "reshape into blocks": """
+            def max_pool2d(x, kernel_size):
+                C, H, W = x.shape
+                k = kernel_size
+                if k > H or k > W:
+                    raise ValueError("window larger than the map")
+                return x[:, :H // k * k, :W // k * k].reshape(C, H // k, k, W // k, k).max(axis=(2, 4))
+            """,
+        "Tensor.unfold + amax": """
+            def max_pool2d(x, kernel_size):
+                C, H, W = x.shape
+                k = kernel_size
+                if k > H or k > W:
+                    raise ValueError("window larger than the map")
+                return torch.from_numpy(x).unfold(1, k, k).unfold(2, k, k).amax(dim=(-2, -1)).numpy()
+            """,
+    },
+    "correlate1d_kernel_grad": {
+        "loops": """
+            def correlate1d_kernel_grad(x, grad_output, kernel_size):
+                n = len(x) - kernel_size + 1
+                if len(grad_output) != n:
+                    raise ValueError("grad_output has the wrong length")
+                g = np.zeros(kernel_size, dtype=np.result_type(x, grad_output))
+                for j in range(kernel_size):
+                    for i in range(n):
+                        g[j] += grad_output[i] * x[i + j]
+                return g
+            """,
+        "sliding_window_view": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def correlate1d_kernel_grad(x, grad_output, kernel_size):
+                if len(grad_output) != len(x) - kernel_size + 1:
+                    raise ValueError("grad_output has the wrong length")
+                return grad_output @ sliding_window_view(x, kernel_size)
+            """,
+    },
+    "conv2d_layer_cost": {
+        "formula": """
+            def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1, padding=0, bias=True):
+                per_filter = in_channels * kernel_size * kernel_size
+                params = out_channels * per_filter + (out_channels if bias else 0)
+                n = (input_size + 2 * padding - kernel_size) // stride + 1
+                return params, out_channels * n * n * per_filter
+            """,
+        "counting output positions": """
+            def conv2d_layer_cost(in_channels, out_channels, kernel_size, input_size, stride=1, padding=0, bias=True):
+                positions = sum(1 for start in range(0, input_size + 2 * padding - kernel_size + 1, stride))
+                weights = out_channels * in_channels * kernel_size ** 2
+                return int(weights + out_channels * bool(bias)), int(weights * positions ** 2)
+            """,
+    },
+    "conv1d_multichannel": {
+        "loops": """
+            def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+                C, L = x.shape
+                D, Cw, k = weight.shape
+                if Cw != C:
+                    raise ValueError("channel mismatch")
+                span = dilation * (k - 1) + 1
+                if span > L:
+                    raise ValueError("the dilated kernel is longer than the signal")
+                n = (L - span) // stride + 1
+                y = np.zeros((D, n), dtype=np.result_type(x, weight, bias))
+                for d in range(D):
+                    for t in range(n):
+                        acc = bias[d]
+                        for c in range(C):
+                            for j in range(k):
+                                acc += weight[d, c, j] * x[c, t * stride + j * dilation]
+                        y[d, t] = acc
+                return y
+            """,
+        "sliding_window_view + einsum": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def conv1d_multichannel(x, weight, bias, stride=1, dilation=1):
+                D, C, k = weight.shape
+                if C != x.shape[0]:
+                    raise ValueError("channel mismatch")
+                span = dilation * (k - 1) + 1
+                if span > x.shape[1]:
+                    raise ValueError("the dilated kernel is longer than the signal")
+                windows = sliding_window_view(x, span, axis=1)[:, ::stride, ::dilation]  # (C, T, k)
+                return np.einsum('ctk,dck->dt', windows, weight) + bias[:, None]
+            """,
+    },
+    "im2col": {
+        "loops": """
+            def im2col(x, kernel_size, stride=1):
+                kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+                C, H, W = x.shape
+                if kh > H or kw > W:
+                    raise ValueError("kernel larger than the image")
+                Ho, Wo = (H - kh) // stride + 1, (W - kw) // stride + 1
+                cols = np.zeros((C * kh * kw, Ho * Wo), dtype=x.dtype)
+                for i in range(Ho):
+                    for j in range(Wo):
+                        row = 0
+                        for c in range(C):
+                            for u in range(kh):
+                                for v in range(kw):
+                                    cols[row, i * Wo + j] = x[c, i * stride + u, j * stride + v]
+                                    row += 1
+                return cols
+            """,
+        "sliding_window_view": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def im2col(x, kernel_size, stride=1):
+                kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+                C, H, W = x.shape
+                if kh > H or kw > W:
+                    raise ValueError("kernel larger than the image")
+                win = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # (C, Ho, Wo, kh, kw)
+                return win.transpose(0, 3, 4, 1, 2).reshape(C * kh * kw, -1)
+            """,
+        "Tensor.unfold (the issue's false negative)": """
+            def im2col(x, kernel_size, stride=1):
+                kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+                C, H, W = x.shape
+                if kh > H or kw > W:
+                    raise ValueError("kernel larger than the image")
+                patches = torch.from_numpy(x).unfold(1, kh, stride).unfold(2, kw, stride)  # (C, Ho, Wo, kh, kw)
+                return patches.permute(0, 3, 4, 1, 2).reshape(C * kh * kw, -1).numpy()
+            """,
+        "as_strided": """
+            from numpy.lib.stride_tricks import as_strided
+            def im2col(x, kernel_size, stride=1):
+                kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+                C, H, W = x.shape
+                if kh > H or kw > W:
+                    raise ValueError("kernel larger than the image")
+                Ho, Wo = (H - kh) // stride + 1, (W - kw) // stride + 1
+                sc, sh, sw = x.strides
+                win = as_strided(x, (C, kh, kw, Ho, Wo), (sc, sh, sw, sh * stride, sw * stride))
+                return win.reshape(C * kh * kw, Ho * Wo).copy()
+            """,
+    },
+    "conv3d_multichannel": {
+        "loops": """
+            def conv3d_multichannel(x, weight, bias, stride=1):
+                sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+                C, D, H, W = x.shape
+                O, Cw, kd, kh, kw = weight.shape
+                if Cw != C:
+                    raise ValueError("channel mismatch")
+                out = np.zeros((O, (D - kd) // sd + 1, (H - kh) // sh + 1, (W - kw) // sw + 1),
+                               dtype=np.result_type(x, weight, bias))
+                for o in range(O):
+                    for t in range(out.shape[1]):
+                        for i in range(out.shape[2]):
+                            for j in range(out.shape[3]):
+                                patch = x[:, t * sd:t * sd + kd, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                                out[o, t, i, j] = np.sum(patch * weight[o]) + bias[o]
+                return out
+            """,
+        "sliding_window_view + einsum": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def conv3d_multichannel(x, weight, bias, stride=1):
+                sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+                if weight.shape[1] != x.shape[0]:
+                    raise ValueError("channel mismatch")
+                win = sliding_window_view(x, weight.shape[2:], axis=(1, 2, 3))[:, ::sd, ::sh, ::sw]
+                return np.einsum('ctijabe,ocabe->otij', win, weight) + bias[:, None, None, None]
+            """,
+    },
+    "causal_conv1d": {
+        "loops": """
+            def causal_conv1d(x, weight, dilation=1):
+                C, T = x.shape
+                D, Cw, k = weight.shape
+                if Cw != C:
+                    raise ValueError("channel mismatch")
+                y = np.zeros((D, T), dtype=np.result_type(x, weight))
+                for d in range(D):
+                    for t in range(T):
+                        for c in range(C):
+                            for j in range(k):
+                                tau = t - (k - 1 - j) * dilation
+                                if tau >= 0:
+                                    y[d, t] += weight[d, c, j] * x[c, tau]
+                return y
+            """,
+        "np.pad + sliding_window_view": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def causal_conv1d(x, weight, dilation=1):
+                D, C, k = weight.shape
+                if C != x.shape[0]:
+                    raise ValueError("channel mismatch")
+                left = dilation * (k - 1)
+                xp = np.pad(x, ((0, 0), (left, 0)))
+                windows = sliding_window_view(xp, left + 1, axis=1)[:, :, ::dilation]  # (C, T, k)
+                return np.einsum('ctk,dck->dt', windows, weight)
+            """,
+    },
+    "receptive_field": {
+        "field and jump": """
+            def receptive_field(layers):
+                field, jump = 1, 1
+                for k, s, d in layers:
+                    if k < 1 or s < 1 or d < 1:
+                        raise ValueError("kernel size, stride and dilation must be at least 1")
+                    field += (k - 1) * d * jump
+                    jump *= s
+                return int(field)
+            """,
+        "propagating a span down the stack": """
+            def receptive_field(layers):
+                for k, s, d in layers:
+                    if min(k, s, d) < 1:
+                        raise ValueError("bad layer")
+                lo, hi = 0, 0  # positions of the top output, in the coordinates of each layer's output
+                for k, s, d in reversed(layers):
+                    lo, hi = lo * s, hi * s + d * (k - 1)
+                return hi - lo + 1
+            """,
+    },
+    "factorize_kernel": {
+        "svd": """
+            def factorize_kernel(kernel):
+                kernel = np.asarray(kernel, dtype=np.float64)
+                u, s, vt = np.linalg.svd(kernel)
+                if len(s) > 1 and s[1] > 1e-9 * max(s[0], 1e-300):
+                    raise ValueError("the kernel is not separable")
+                return u[:, 0] * s[0], vt[0].copy()
+            """,
+        "largest entry": """
+            def factorize_kernel(kernel):
+                k = np.asarray(kernel, dtype=np.float64)
+                i, j = np.unravel_index(np.argmax(np.abs(k)), k.shape)
+                column, row = k[:, j].copy(), k[i] / k[i, j]
+                if not np.allclose(np.outer(column, row), k, rtol=0, atol=1e-9 * np.abs(k).max()):
+                    raise ValueError("the kernel is not separable")
+                return column, row
+            """,
+    },
+    "depthwise_conv2d": {
+        "loops": """
+            def depthwise_conv2d(x, weight, bias, padding=0):
+                C, H, W = x.shape
+                D, one, kh, kw = weight.shape
+                if one != 1 or D % C:
+                    raise ValueError("not a depthwise weight")
+                m = D // C
+                xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
+                Ho, Wo = xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
+                y = np.zeros((D, Ho, Wo), dtype=np.result_type(x, weight, bias))
+                for o in range(D):
+                    for i in range(Ho):
+                        for j in range(Wo):
+                            y[o, i, j] = bias[o] + np.sum(weight[o, 0] * xp[o // m, i:i + kh, j:j + kw])
+                return y
+            """,
+        "sliding_window_view + einsum": """
+            from numpy.lib.stride_tricks import sliding_window_view
+            def depthwise_conv2d(x, weight, bias, padding=0):
+                C = x.shape[0]
+                D = weight.shape[0]
+                if weight.shape[1] != 1 or D % C:
+                    raise ValueError("not a depthwise weight")
+                xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
+                win = sliding_window_view(xp, weight.shape[2:], axis=(1, 2))  # (C, Ho, Wo, kh, kw)
+                kernels = weight[:, 0].reshape(C, D // C, *weight.shape[2:])
+                return np.einsum('cijuv,cmuv->cmij', win, kernels).reshape(D, *win.shape[1:3]) + bias[:, None, None]
+            """,
+    },
+    "conv_transpose_matrix": {
+        "loops": """
+            def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+                k = len(weight)
+                n_out = (input_size - 1) * stride - 2 * padding + k
+                if n_out < 1:
+                    raise ValueError("empty output")
+                M = np.zeros((n_out, input_size), dtype=np.result_type(weight, np.float64))
+                for i in range(input_size):
+                    for j in range(k):
+                        r = i * stride + j - padding
+                        if 0 <= r < n_out:
+                            M[r, i] += weight[j]
+                return M
+            """,
+        "fancy indexing": """
+            def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
+                k = len(weight)
+                n_out = (input_size - 1) * stride - 2 * padding + k
+                if n_out < 1:
+                    raise ValueError("empty output")
+                full = np.zeros(((input_size - 1) * stride + k, input_size))
+                columns = np.arange(input_size)
+                for j, w in enumerate(weight):
+                    full[columns * stride + j, columns] += w
+                return full[padding:padding + n_out]
+            """,
+    },
+    "conv_transpose2d": {
+        "loops": """
+            def conv_transpose2d(x, weight, stride=1, padding=0):
+                C, H, W = x.shape
+                Cw, D, kh, kw = weight.shape
+                if Cw != C:
+                    raise ValueError("weight.shape[0] must be the input channels")
+                full = np.zeros((D, (H - 1) * stride + kh, (W - 1) * stride + kw), dtype=np.result_type(x, weight))
+                for c in range(C):
+                    for i in range(H):
+                        for j in range(W):
+                            full[:, i * stride:i * stride + kh, j * stride:j * stride + kw] += x[c, i, j] * weight[c]
+                return full[:, padding:full.shape[1] - padding, padding:full.shape[2] - padding]
+            """,
+        "einsum + np.add.at": """
+            def conv_transpose2d(x, weight, stride=1, padding=0):
+                C, H, W = x.shape
+                if weight.shape[0] != C:
+                    raise ValueError("weight.shape[0] must be the input channels")
+                _, D, kh, kw = weight.shape
+                pieces = np.einsum('chw,cduv->dhwuv', x, weight)
+                rows = (np.arange(H)[:, None] * stride + np.arange(kh)[None, :])  # (H, kh)
+                cols = (np.arange(W)[:, None] * stride + np.arange(kw)[None, :])  # (W, kw)
+                full = np.zeros((D, (H - 1) * stride + kh, (W - 1) * stride + kw), dtype=pieces.dtype)
+                np.add.at(full, (slice(None), rows[:, None, :, None], cols[None, :, None, :]), pieces)
+                return full[:, padding:full.shape[1] - padding, padding:full.shape[2] - padding]
+            """,
+    },
+}
+
+HONEST_CASES = [(exercise, style) for exercise in EXERCISES for style in HONEST.get(exercise, {})]
+
+
+def test_every_exercise_has_two_honest_answers():
+    assert set(HONEST) == set(EXERCISES)
+    for name, styles in HONEST.items():
+        assert len(styles) >= 2, name
+
+
+@pytest.mark.parametrize("exercise,style", HONEST_CASES, ids=[f"{e}-{s}" for e, s in HONEST_CASES])
+def test_honest_answer_gets_full_marks(exercise, style):
+    result = run_exercise(exercise, student_function(exercise, HONEST[exercise][style]))
+    failing = {t.name: t.message for t in result.tests if not t.passed}
+    assert not failing, failing
+    assert result.points == result.max_points > 0
+
+
+# ----------------------------------------------------------------------------------------
+# The registry against PyTorch's operator table, the guard's bookkeeping, the pages
+# ----------------------------------------------------------------------------------------
+
+def _overloads() -> dict[str, list[str]]:
+    import torchvision  # noqa: F401 - registers torchvision's operators
+
+    found: dict[str, list[str]] = {}
+    for full in torch._C._dispatch_get_all_op_names():
+        found.setdefault(full.split(".")[0].replace("::", "."), []).append(full)
+    return found
+
+
+def _arrives(overloads: list[str]) -> bool:
+    """Whether some overload reaches the dispatch mode as itself (is not only a composite of
+    other operators, decomposed before the mode sees it)."""
+    return not all(torch._C._dispatch_has_kernel_for_dispatch_key(o, "CompositeImplicitAutograd")
+                   for o in overloads)
+
+
+def test_every_forbidden_operator_exists_and_reaches_the_dispatch_mode():
+    table = _overloads()
+    for exercise in EXERCISES.values():
+        assert len(set(exercise.forbidden_ops)) == len(exercise.forbidden_ops), exercise.name
+        for op in exercise.forbidden_ops:
+            assert op in table, f"{exercise.name}: PyTorch has no operator {op}"
+            assert _arrives(table[op]), f"{exercise.name}: {op} is a composite: it never reaches the dispatch mode"
+    for _, _, group in OP_GROUPS:
+        assert describe_op(group[0]).startswith(f"the PyTorch operator {group[0]} (")
+
+
+def test_every_convolution_and_max_pooling_operator_of_pytorch_is_listed():
+    """A new convolution or max-pooling operator in a later PyTorch fails this test until it
+    is added to the registry (or to the exceptions below, which compute no convolution)."""
+    not_computing = re.compile(r"prepack|unpack|reorder|convert|_weight$|dilation$|groups$|padding$|stride$|"
+                               r"transpose$|output_padding$|_backward$|_backward_|double_backward|conv_tbc_backward")
+    table = _overloads()
+    for op, overloads in table.items():
+        name = op.split(".", 1)[1]
+        if not _arrives(overloads) or not_computing.search(name):
+            continue
+        if re.search(r"conv(olution)?(\d|_|$)|qconv", name) and "convert" not in name:
+            assert op in CONVOLUTION_OPS, f"{op} computes a convolution but is not in CONVOLUTION_OPS"
+        if re.search(r"max_pool|roi_pool", name):
+            assert op in MAX_POOL_OPS, f"{op} computes a max pooling but is not in MAX_POOL_OPS"
+
+
+def test_composite_routes_reach_the_listed_operators():
+    """aten.conv1d/2d/3d, conv_transpose and _convolution_mode are not listed: they arrive as
+    aten.convolution, which is."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Record(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.seen.add(func._schema.name.replace("::", "."))
+            return func(*args, **(kwargs or {}))
+
+    x, w = torch.randn(1, 1, 2, 8), torch.randn(1, 1, 2, 3)
+    for call in [lambda: torch.ops.aten.conv2d(x, w), lambda: torch.conv_transpose2d(x, w),
+                 lambda: torch.ops.aten._convolution_mode(x, w, None, [1, 1], "same", [1, 1], 1),
+                 lambda: torch.nn.functional.conv1d(x[0], w[0])]:
+        with Record() as record:
+            call()
+        assert record.seen & set(CONVOLUTION_OPS) == {"aten.convolution"}, record.seen
+
+
+def test_the_guard_restores_everything_after_a_call():
+    import scipy.signal
+
+    import lecturepkg.conv as course
+
+    before = (course.conv1d.__code__, np.correlate._implementation.__code__, np._core.multiarray.correlate2,
+              scipy.signal._sigtools._correlateND, threading.Thread._bootstrap_inner,
+              torch._C._DisableTorchDispatch, torch._C._len_torch_dispatch_stack())
+    source = ROUTES["correlate1d"]["np.correlate"][0]
+    run_exercise("correlate1d", student_function("correlate1d", source))
+    after = (course.conv1d.__code__, np.correlate._implementation.__code__, np._core.multiarray.correlate2,
+             scipy.signal._sigtools._correlateND, threading.Thread._bootstrap_inner,
+             torch._C._DisableTorchDispatch, torch._C._len_torch_dispatch_stack())
+    assert all(a is b or a == b for a, b in zip(before, after))
+    assert np.allclose(np.correlate([1.0, 2.0, 3.0], [1.0, 1.0]), [3.0, 5.0])
+    assert torch.nn.functional.conv1d(torch.ones(1, 1, 3), torch.ones(1, 1, 2)).tolist() == [[[2.0, 2.0]]]
+
+
+def test_a_tampered_dispatch_mode_stack_fails_the_call():
+    source = """
+        from torch.utils._python_dispatch import TorchDispatchMode
+        class Mine(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                return func(*args, **(kwargs or {}))
+        def correlate1d(x, w):
+            Mine().__enter__()  # left on the stack above the grader's mode
+            return np.array([np.dot(x[i:i + len(w)], w) for i in range(len(x) - len(w) + 1)])
+        """
+    result = run_exercise("correlate1d", student_function("correlate1d", source))
+    assert result.points == 0
+    assert "changed PyTorch's dispatch modes" in result.tests[0].message
+    assert torch._C._len_torch_dispatch_stack() == 0  # the stack is back as it was before the call
+
+
+def test_the_reference_solutions_are_never_imported_without_block_reference():
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from lecturepkg.grading.exercises import EXERCISES
+        from lecturepkg.grading.sandbox import Submission
+        for exercise in EXERCISES.values():
+            try:
+                Submission(lambda *a, **k: 0, exercise, block_reference=False)(np.zeros(3), np.zeros(2))
+            except Exception:
+                pass
+        loaded = [m for m in sys.modules if m.startswith("lecturepkg.grading.solutions")]
+        assert not loaded, loaded
+        print("ok")
+        """)
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
+
+
+# ---- the pages ------------------------------------------------------------------------
+
+def _sections(chapter: str, suffix: str) -> dict[str, str]:
+    """Exercise name -> the text of its section (from its heading to the next one)."""
+    text = (BOOK / chapter / f"exercises{suffix}").read_text()
+    if suffix == ".ipynb":
+        nb = nbformat.reads(text, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+    found = {}
+    for section in re.split(r"^## ", text, flags=re.M)[1:]:
+        for name, exercise in EXERCISES.items():
+            if exercise.chapter == chapter and re.search(rf"^def {name}\(", section, re.M):
+                found[name] = section
+    return found
+
+
+@pytest.mark.parametrize("suffix", [".md", ".ipynb"])
+def test_every_exercise_section_shows_the_list_its_grader_enforces(suffix):
+    for chapter in sorted({e.chapter for e in EXERCISES.values()}):
+        sections = _sections(chapter, suffix)
+        names = {n for n, e in EXERCISES.items() if e.chapter == chapter}
+        assert set(sections) == names, f"{chapter}: sections for {sorted(sections)}"
+        for name, section in sections.items():
+            cell = f'forbidden_list("{name}")'
+            assert section.count(cell) == 1, f"{chapter}/exercises{suffix}: the section of {name} lacks {cell}"
+            assert section.index(cell) < section.index(f"def {name}("), f"{name}: show the list above the stub"
+            assert "forbidden_list(" not in section.replace(cell, ""), f"{name}: another exercise's list"
+
+
+def test_the_listing_names_everything_the_grader_forbids():
+    for name, exercise in EXERCISES.items():
+        shown = forbidden_list(name).markdown
+        for target in exercise.forbidden:
+            module, attr = target.split(":")
+            assert (f"`{module}.{attr}`" if attr != "*" else f"`{module}`") in shown, (name, target)
+        for op in exercise.forbidden_ops:
+            assert f"`{op}`" in shown, (name, op)
+        assert ("autograd" in shown) == exercise.forbid_autograd, name
+        for allowed in exercise.allowed:
+            assert allowed in shown, (name, allowed)
+        assert str(forbidden_list(name)).startswith(f"Not available while {name} is checked")
+    assert "`torch.Tensor.unfold`" in forbidden_list("im2col").markdown.split("Allowed:")[1]
+    assert "`aten.unfold`" not in forbidden_list("im2col").markdown
