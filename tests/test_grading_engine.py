@@ -223,3 +223,20 @@ def test_check_chapter_does_nothing_under_the_command_line_grader(monkeypatch, c
     monkeypatch.setitem(EXERCISES, "toy_double", TOY)
     monkeypatch.setenv(GRADER_ENV, "1")
     assert check_chapter("toy") is None and capsys.readouterr().out == ""
+
+
+def test_expect_raises_passes_the_graders_own_failures_through():
+    from lecturepkg.grading.feedback import GradingFailure, expect_raises
+    from lecturepkg.grading.sandbox import StudentError
+
+    def timed_out(*args):
+        raise GradingFailure("not graded: the previous call timed out after 10 s")
+
+    with pytest.raises(GradingFailure, match="^not graded: the previous call timed out"):
+        expect_raises(ValueError, timed_out, 1)
+
+    def wrong_error(*args):
+        raise StudentError("f raised TypeError: t", TypeError("t"))
+
+    with pytest.raises(GradingFailure, match="should raise ValueError, but raised TypeError: t"):
+        expect_raises(ValueError, wrong_error, 1)
