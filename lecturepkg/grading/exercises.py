@@ -100,7 +100,8 @@ MAX_POOL_OPS = (
 )
 AVG_POOL_OPS = ("aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d")
 
-#: Operator groups as the pages and the messages name them: (short name, page label, operators).
+#: Operator groups as the pages and the messages name them, each a tuple of its short
+#: name, its page label and its operators.
 OP_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("a convolution: what F.conv1d/2d/3d, F.conv_transpose1d/2d/3d, nn.Conv* layers, "
      "torch.nn.grad and torch.ops.aten.convolution run",

@@ -10,9 +10,9 @@ numbers, nothing that could run code here). The expected values, the oracles (to
 and the comparisons stay in this process, where the student's code cannot see or patch them.
 
 Time is kept here, from outside: each call has the exercise's limit (``Exercise.timeout``, or
-:attr:`Limits.call`), each whole exercise and running the notebook have limits too. When a
+``Limits.call``), each whole exercise and running the notebook have limits too. When a
 limit passes, or the child exits, crashes or sends something unreadable, the child and every
-process it started are killed (:mod:`~lecturepkg.grading._processes`), the call fails with the
+process it started are killed (the private ``_processes`` module), the call fails with the
 reason, the exercise's remaining tests fail at once ("not graded: ..."), and the next exercise
 is graded in a fresh child that runs the notebook again.
 """
@@ -138,7 +138,7 @@ class StudentProcess:
 
     def receive(self, deadline: float, what: str) -> tuple:
         """The next message, before ``deadline`` (``time.monotonic()``); raises
-        :class:`ProcessLost` (or its :class:`_TimedOut`) with the reason otherwise."""
+        :class:`ProcessLost` (a timeout is one too) with the reason otherwise."""
         try:
             kind, body = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
@@ -206,7 +206,7 @@ class StudentProcess:
 
     def kill(self) -> None:
         """Kill the child and its process group (descendants that left the group are swept
-        by the caller's :class:`~lecturepkg.grading._processes.Adoption`)."""
+        by the caller's ``_processes.Adoption``)."""
         if self.status is None:
             self.status = _processes.kill_group(self.process)
         self._outbox.put(None)
@@ -306,7 +306,7 @@ class IsolatedGrader:
 
     def child(self) -> StudentProcess | None:
         """The running child, started (and the notebook run in it) if need be; ``None`` if
-        the notebook cannot run (:attr:`fatal` says why)."""
+        the notebook cannot run (its ``fatal`` attribute says why)."""
         if self._child is not None or self.fatal:
             return self._child
         child = StudentProcess(self.path.parent)

@@ -2,7 +2,7 @@
 
 :mod:`lecturepkg.grading.isolated` starts it (``python -c "...; main()"``) in the notebook's
 folder, in a session of its own, and talks to it over its standard input and output, one
-message at a time (:mod:`lecturepkg.grading._wire`). It runs nothing but the student's code
+message at a time (the private ``_wire`` module). It runs nothing but the student's code
 and this loop:
 
 * ``("run", cells, cell_timeout)``: run the notebook's code cells in one namespace, sending
