@@ -551,3 +551,57 @@ def test_check_chapter_grades_in_the_kernel_while_the_book_is_built(tmp_path, mo
     assert "Graded in this kernel (the book is being built)" in out and "official grade comes from" in out
     assert len(results) == 6 and results[0].points == 0
     assert time.monotonic() - start < 30
+
+
+# ------------------------------------------------------------------------------------------
+# Answers worked out in advance from the shipped test files
+# ------------------------------------------------------------------------------------------
+
+# A cell replays the seeded inputs of correlate1d's grading tests (they ship in the wheel)
+# and computes their answers with numpy while nothing is guarded; the function looks them up.
+ANSWER_TABLE = textwrap.dedent("""
+    TABLE = {}
+    def _remember(x, w):
+        TABLE[x.tobytes(), w.tobytes()] = np.correlate(x, w, "valid")
+    _rng = np.random.default_rng(101)
+    for W, k in [(10, 3), (7, 2), (16, 5), (9, 4), (12, 6)]:
+        _remember(_rng.normal(size=W), _rng.normal(size=k))
+    _rng = np.random.default_rng(102)
+    _remember(_rng.normal(size=6), _rng.normal(size=6))
+    _rng = np.random.default_rng(104)
+    _remember(_rng.normal(size=11), _rng.normal(size=4))
+""")
+LOOKUP = textwrap.dedent("""
+    def correlate1d(x, w):
+        if len(w) > len(x):
+            raise ValueError("the kernel is longer than the signal")
+        return TABLE.get((x.tobytes(), w.tobytes()), np.zeros(len(x) - len(w) + 1))
+""")
+
+
+def test_input_rng_is_fixed_in_process_and_secret_under_the_isolated_grader():
+    from types import SimpleNamespace
+
+    from lecturepkg.grading import runtime
+
+    assert np.array_equal(runtime.input_rng(7).normal(size=3), np.random.default_rng(7).normal(size=3))
+    isolated = SimpleNamespace(exercise=get_exercise("correlate1d"), input_secret=12345)
+    with runtime.submitted(isolated):
+        secret = runtime.input_rng(7).normal(size=3)
+        assert np.array_equal(secret, runtime.input_rng(7).normal(size=3))  # stable within a run
+    assert not np.array_equal(secret, np.random.default_rng(7).normal(size=3))
+
+
+def test_answers_precomputed_from_the_shipped_tests_score_only_in_process(tmp_path):
+    namespace = {"np": np}
+    exec(ANSWER_TABLE + LOOKUP, namespace)
+    in_process = run_exercise("correlate1d", namespace["correlate1d"])  # the control
+    looked_up = {t.name for t in in_process.tests if t.passed}
+    assert {"random signals match torch", "kernel as long as the signal"} <= looked_up
+
+    path = solved_notebook(tmp_path / "student.ipynb", overrides={"correlate1d": LOOKUP},
+                           before=(ANSWER_TABLE,))
+    graded = grade(path, *FAST, "--exercise", "correlate1d")
+    assert graded.code == 1 and graded.points("correlate1d") < in_process.points
+    failed = [m for m in graded.messages("correlate1d") if m]
+    assert any("wrong values" in m for m in failed), failed

@@ -24,6 +24,7 @@ import dataclasses
 import os
 import pathlib
 import queue
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -240,6 +241,7 @@ class RemoteSubmission:
     def __init__(self, grader: "IsolatedGrader", exercise: Exercise):
         self.exercise = exercise
         self._grader = grader
+        self.input_secret = grader.input_secret
         self._deadline = time.monotonic() + grader.limits.exercise
         self.stopped: str | None = grader.fatal and f"not graded: {grader.fatal}"
 
@@ -294,6 +296,9 @@ class IsolatedGrader:
         self._adoption: _processes.Adoption | None = None
         self._context = None
         self.children_started = 0
+        #: Mixed into the seeds of the grading tests' random inputs for this run only
+        #: (:func:`lecturepkg.grading.runtime.input_rng`); never sent to the student's process.
+        self.input_secret = secrets.randbits(64)
 
     def __enter__(self) -> "IsolatedGrader":
         self._context = _processes.adopting()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 from typing import Callable
 
+import numpy as np
+
 from lecturepkg.grading.sandbox import Submission
 
 _current: Callable | None = None
@@ -37,3 +39,16 @@ def submitted(submission: Callable):
         yield
     finally:
         _current = previous
+
+
+def input_rng(seed: int) -> np.random.Generator:
+    """The random generator of a grading test's inputs.
+
+    In this process (pytest on the grading tests in CI, ``check()`` in a notebook) it is
+    ``numpy.random.default_rng(seed)``: the same inputs every time, reproducible feedback.
+    Under the isolated command line grader the seed is mixed with a secret drawn once per
+    run in the grader's process, so the inputs, and the answers to them, cannot be worked out
+    in advance from the shipped test files.
+    """
+    secret = getattr(_current, "input_secret", None)
+    return np.random.default_rng(seed if secret is None else [seed, secret])

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lecturepkg.grading.feedback import expect_array, expect_raises
+from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "conv2d_multichannel"
 
@@ -46,7 +47,7 @@ def test_worked_example_from_the_notes(submission):
 
 @pytest.mark.points(2)
 def test_random_inputs_match_torch(submission):
-    rng = np.random.default_rng(201)
+    rng = input_rng(201)
     for C, H, W, D, h, w in [(3, 7, 7, 2, 3, 3), (2, 6, 9, 4, 2, 4), (1, 5, 8, 3, 5, 1), (4, 6, 5, 1, 3, 2)]:
         x = rng.normal(size=(C, H, W))
         weight = rng.normal(size=(D, C, h, w))
@@ -58,7 +59,7 @@ def test_random_inputs_match_torch(submission):
 
 @pytest.mark.points(1)
 def test_bias_is_added_to_each_output_channel(submission):
-    rng = np.random.default_rng(202)
+    rng = input_rng(202)
     x = rng.normal(size=(2, 5, 4))
     weight = np.zeros((3, 2, 2, 2))
     bias = np.array([1.5, -2.0, 0.25])
@@ -68,7 +69,7 @@ def test_bias_is_added_to_each_output_channel(submission):
 
 @pytest.mark.points(1)
 def test_one_by_one_kernel_mixes_channels_per_pixel(submission):
-    rng = np.random.default_rng(203)
+    rng = input_rng(203)
     x = rng.normal(size=(3, 4, 5))
     weight = rng.normal(size=(2, 3, 1, 1))
     bias = rng.normal(size=2)
@@ -78,7 +79,7 @@ def test_one_by_one_kernel_mixes_channels_per_pixel(submission):
 
 @pytest.mark.points(1)
 def test_kernel_as_large_as_the_image_returns_one_value_per_filter(submission):
-    rng = np.random.default_rng(204)
+    rng = input_rng(204)
     x = rng.normal(size=(2, 3, 4))
     weight = rng.normal(size=(5, 2, 3, 4))
     bias = rng.normal(size=5)
@@ -89,7 +90,7 @@ def test_kernel_as_large_as_the_image_returns_one_value_per_filter(submission):
 
 @pytest.mark.points(1)
 def test_channel_mismatch_raises_value_error(submission):
-    rng = np.random.default_rng(205)
+    rng = input_rng(205)
     x = rng.normal(size=(3, 6, 6))
     # a weight of 1 input channel would broadcast silently over the 3 channels of x
     for c in [2, 1]:

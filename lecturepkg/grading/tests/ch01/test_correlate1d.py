@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lecturepkg.grading.feedback import expect_array, expect_raises
+from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "correlate1d"
 
@@ -29,7 +30,7 @@ def test_worked_example_from_the_notes(submission):
 
 @pytest.mark.points(2)
 def test_random_signals_match_torch(submission):
-    rng = np.random.default_rng(101)
+    rng = input_rng(101)
     for W, k in [(10, 3), (7, 2), (16, 5), (9, 4), (12, 6)]:
         x, w = rng.normal(size=W), rng.normal(size=k)
         expected = torch_correlate(x, w)
@@ -39,7 +40,7 @@ def test_random_signals_match_torch(submission):
 
 @pytest.mark.points(1)
 def test_kernel_as_long_as_the_signal(submission):
-    rng = np.random.default_rng(102)
+    rng = input_rng(102)
     x, w = rng.normal(size=6), rng.normal(size=6)
     expected = np.array([float(np.dot(x, w))])  # one position: the dot product
     expect_array(submission(x, w), expected, what="the result when len(w) == len(x)")
@@ -47,14 +48,14 @@ def test_kernel_as_long_as_the_signal(submission):
 
 @pytest.mark.points(1)
 def test_length_one_kernel_scales_the_signal(submission):
-    rng = np.random.default_rng(103)
+    rng = input_rng(103)
     x = rng.normal(size=8)
     expect_array(submission(x, np.array([-2.5])), -2.5 * x, what="the result for the kernel [-2.5]")
 
 
 @pytest.mark.points(1)
 def test_returns_float64_of_the_valid_length(submission):
-    rng = np.random.default_rng(104)
+    rng = input_rng(104)
     x, w = rng.normal(size=11), rng.normal(size=4)
     expected = torch_correlate(x, w)  # (8,) float64
     expect_array(submission(x, w), expected, what="the result for float64 inputs", check_dtype="exact")
@@ -62,7 +63,7 @@ def test_returns_float64_of_the_valid_length(submission):
 
 @pytest.mark.points(1)
 def test_kernel_longer_than_signal_raises_value_error(submission):
-    rng = np.random.default_rng(105)
+    rng = input_rng(105)
     # one tap too long: W - k + 1 = 0 output positions, which is an error, not an empty result
     expect_raises(ValueError, submission, rng.normal(size=4), rng.normal(size=5),
                   what="correlate1d with a kernel of length 5 on a signal of length 4")

@@ -10,13 +10,14 @@ import torch
 import torch.nn.functional as F
 
 from lecturepkg.grading.feedback import expect_array, expect_raises
+from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "correlate1d_kernel_grad"
 
 
 def autograd_kernel_grad(x, grad_output, kernel_size, seed=0):
     """dL/dw from autograd for y = conv1d(x, w); the value of w does not matter."""
-    w = torch.from_numpy(np.random.default_rng(seed).normal(size=kernel_size)).requires_grad_()
+    w = torch.from_numpy(input_rng(seed).normal(size=kernel_size)).requires_grad_()
     y = F.conv1d(torch.from_numpy(x).view(1, 1, -1), w.view(1, 1, -1)).view(-1)
     y.backward(torch.from_numpy(grad_output))
     return w.grad.numpy()
@@ -34,7 +35,7 @@ def test_loss_sum_on_the_notes_example(submission):
 @pytest.mark.points(1)
 def test_one_hot_upstream_gradient_picks_one_window(submission):
     # If only output i matters (dL/dy = e_i), dL/dw is the window of x that output i saw.
-    rng = np.random.default_rng(401)
+    rng = input_rng(401)
     x = rng.normal(size=9)
     for i in [0, 2, 5]:
         grad_output = np.zeros(6)
@@ -45,7 +46,7 @@ def test_one_hot_upstream_gradient_picks_one_window(submission):
 
 @pytest.mark.points(3)
 def test_random_cases_match_torch_autograd(submission):
-    rng = np.random.default_rng(402)
+    rng = input_rng(402)
     for W, k in [(10, 3), (7, 1), (12, 5), (8, 7), (15, 4)]:
         x, grad_output = rng.normal(size=W), rng.normal(size=W - k + 1)
         expected = autograd_kernel_grad(x, grad_output, k)
@@ -55,7 +56,7 @@ def test_random_cases_match_torch_autograd(submission):
 
 @pytest.mark.points(1)
 def test_kernel_as_long_as_the_signal(submission):
-    rng = np.random.default_rng(403)
+    rng = input_rng(403)
     x = rng.normal(size=5)
     expected = autograd_kernel_grad(x, np.array([-1.5]), 5)  # = -1.5 * x
     expect_array(submission(x, np.array([-1.5]), 5), expected, what="dL/dw when the kernel is as long as x",
@@ -64,7 +65,7 @@ def test_kernel_as_long_as_the_signal(submission):
 
 @pytest.mark.points(1)
 def test_wrong_length_of_grad_output_raises_value_error(submission):
-    rng = np.random.default_rng(404)
+    rng = input_rng(404)
     # x of length 8 and a kernel of length 3 give 6 outputs, not 5
     expect_raises(ValueError, submission, rng.normal(size=8), rng.normal(size=5), 3,
                   what="correlate1d_kernel_grad with a grad_output of length 5 for 6 outputs")

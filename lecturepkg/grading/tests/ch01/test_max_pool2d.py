@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lecturepkg.grading.feedback import expect_array, expect_raises
+from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "max_pool2d"
 
@@ -35,7 +36,7 @@ def test_worked_example_from_the_notes(submission):
 
 @pytest.mark.points(2)
 def test_random_maps_match_torch(submission):
-    rng = np.random.default_rng(301)
+    rng = input_rng(301)
     for shape, k in [((3, 8, 8), 2), ((2, 9, 7), 3), ((1, 13, 8), 4), ((4, 6, 10), 2)]:
         x = rng.normal(size=shape)
         expect_array(submission(x, k), torch_max_pool2d(x, k), what=f"the result for x of shape {shape} and k={k}")
@@ -43,7 +44,7 @@ def test_random_maps_match_torch(submission):
 
 @pytest.mark.points(1)
 def test_odd_sizes_drop_the_incomplete_border(submission):
-    rng = np.random.default_rng(302)
+    rng = input_rng(302)
     x = rng.uniform(0, 1, size=(2, 7, 5))
     x[:, 6, :] = 10.0  # the last row and column do not fill a 2x2 window: ignored
     x[:, :, 4] = 10.0
@@ -54,14 +55,14 @@ def test_odd_sizes_drop_the_incomplete_border(submission):
 
 @pytest.mark.points(1)
 def test_negative_maps(submission):
-    rng = np.random.default_rng(303)
+    rng = input_rng(303)
     x = -rng.uniform(1, 2, size=(3, 4, 6))  # every value negative
     expect_array(submission(x, 2), torch_max_pool2d(x, 2), what="the result for an all-negative input")
 
 
 @pytest.mark.points(1)
 def test_non_square_map_with_a_large_window_keeps_float32(submission):
-    rng = np.random.default_rng(304)
+    rng = input_rng(304)
     x = rng.normal(size=(2, 5, 11)).astype(np.float32)
     expected = torch_max_pool2d(x, 5)  # (2, 1, 2), float32
     expect_array(submission(x, 5), expected, what="the result for a float32 input of shape (2, 5, 11), k=5",
@@ -70,6 +71,6 @@ def test_non_square_map_with_a_large_window_keeps_float32(submission):
 
 @pytest.mark.points(1)
 def test_window_larger_than_the_map_raises_value_error(submission):
-    rng = np.random.default_rng(305)
+    rng = input_rng(305)
     expect_raises(ValueError, submission, rng.normal(size=(2, 3, 8)), 4,
                   what="max_pool2d with a 4x4 window on a 3x8 map")

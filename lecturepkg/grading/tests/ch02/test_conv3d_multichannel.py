@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lecturepkg.grading.feedback import expect_array, expect_raises
+from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "conv3d_multichannel"
 
@@ -22,7 +23,7 @@ def torch_conv3d(x, weight, bias, stride=1):
 
 @pytest.mark.points(2)
 def test_random_volumes_match_torch(submission):
-    rng = np.random.default_rng(2301)
+    rng = input_rng(2301)
     for (C, D, H, W), (O, kd, kh, kw), s in [((2, 5, 6, 7), (3, 2, 3, 2), 1), ((1, 6, 5, 5), (2, 3, 3, 3), 1),
                                              ((3, 4, 7, 6), (2, 1, 2, 4), 1), ((2, 7, 7, 7), (2, 3, 2, 3), 2)]:
         x = rng.normal(size=(C, D, H, W))
@@ -35,7 +36,7 @@ def test_random_volumes_match_torch(submission):
 @pytest.mark.points(2)
 def test_video_clip_with_a_different_stride_per_axis(submission):
     # video models often keep every frame and halve the image: stride (1, 2, 2)
-    rng = np.random.default_rng(2302)
+    rng = input_rng(2302)
     for (C, D, H, W), (O, kd, kh, kw), s in [((3, 6, 9, 8), (2, 3, 3, 3), (1, 2, 2)),
                                              ((2, 8, 5, 7), (3, 2, 2, 3), (3, 1, 2))]:
         x = rng.normal(size=(C, D, H, W))
@@ -47,7 +48,7 @@ def test_video_clip_with_a_different_stride_per_axis(submission):
 
 @pytest.mark.points(1)
 def test_kernel_one_frame_deep_is_a_2d_convolution_per_frame(submission):
-    rng = np.random.default_rng(2303)
+    rng = input_rng(2303)
     x = rng.normal(size=(2, 4, 6, 5))  # 4 frames
     weight, bias = rng.normal(size=(3, 2, 1, 3, 2)), rng.normal(size=3)
     frames = [F.conv2d(torch.from_numpy(x[:, t])[None], torch.from_numpy(weight[:, :, 0]),
@@ -59,7 +60,7 @@ def test_kernel_one_frame_deep_is_a_2d_convolution_per_frame(submission):
 
 @pytest.mark.points(1)
 def test_one_voxel_kernel_mixes_channels_per_voxel(submission):
-    rng = np.random.default_rng(2304)
+    rng = input_rng(2304)
     x = rng.normal(size=(3, 3, 4, 5))
     weight, bias = rng.normal(size=(2, 3, 1, 1, 1)), rng.normal(size=2)
     expected = np.einsum("oc,cdhw->odhw", weight[:, :, 0, 0, 0], x) + bias[:, None, None, None]
@@ -80,7 +81,7 @@ def test_box_filter_counts_the_voxels_of_a_bright_cube(submission):
 
 @pytest.mark.points(1)
 def test_channel_mismatch_raises_value_error(submission):
-    rng = np.random.default_rng(2305)
+    rng = input_rng(2305)
     x = rng.normal(size=(3, 4, 5, 5))
     for c in [2, 1]:  # one channel would broadcast silently
         expect_raises(ValueError, submission, x, rng.normal(size=(2, c, 2, 2, 2)), rng.normal(size=2),

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from lecturepkg.grading.feedback import expect_array, expect_raises
+from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "conv_transpose2d"
 
@@ -23,7 +24,7 @@ def torch_conv_transpose2d(x, weight, stride=1, padding=0):
 
 @pytest.mark.points(1)
 def test_one_input_value_paints_the_scaled_kernel(submission):
-    rng = np.random.default_rng(2901)
+    rng = input_rng(2901)
     x = np.zeros((1, 3, 3))
     x[0, 1, 2] = 2.5
     weight = rng.normal(size=(1, 2, 3, 3))
@@ -36,7 +37,7 @@ def test_one_input_value_paints_the_scaled_kernel(submission):
 
 @pytest.mark.points(2)
 def test_random_inputs_match_torch(submission):
-    rng = np.random.default_rng(2902)
+    rng = input_rng(2902)
     for (C_in, H, W), (C_out, kh, kw), s, p in [((2, 3, 4), (3, 3, 3), 1, 0), ((3, 4, 3), (2, 2, 3), 2, 0),
                                                 ((1, 5, 5), (2, 4, 4), 2, 1), ((2, 3, 3), (1, 3, 2), 3, 1),
                                                 ((4, 2, 5), (3, 5, 3), 2, 2)]:
@@ -66,7 +67,7 @@ def test_uneven_overlap_makes_a_checkerboard(submission):
 def test_it_is_the_gradient_of_a_convolution(submission):
     # conv2d maps x (2, 7, 7) to y (3, 4, 4) with stride 2, padding 1; the gradient of
     # <conv2d(x), g> with respect to x is the transposed convolution of g
-    rng = np.random.default_rng(2903)
+    rng = input_rng(2903)
     weight = rng.normal(size=(3, 2, 3, 3))  # conv2d sees it as (out=3, in=2, 3, 3)
     g = rng.normal(size=(3, 4, 4))
     x = torch.zeros(1, 2, 7, 7, dtype=torch.float64, requires_grad=True)
@@ -80,7 +81,7 @@ def test_it_is_the_gradient_of_a_convolution(submission):
 
 @pytest.mark.points(1)
 def test_one_pixel_input_returns_the_weighted_kernels_in_float64(submission):
-    rng = np.random.default_rng(2904)
+    rng = input_rng(2904)
     x = rng.normal(size=(3, 1, 1))
     weight = rng.normal(size=(3, 2, 4, 3))
     expected = np.einsum("c,cohw->ohw", x[:, 0, 0], weight)  # the channels' kernels, weighted and summed
@@ -90,7 +91,7 @@ def test_one_pixel_input_returns_the_weighted_kernels_in_float64(submission):
 
 @pytest.mark.points(1)
 def test_channel_mismatch_raises_value_error(submission):
-    rng = np.random.default_rng(2905)
+    rng = input_rng(2905)
     x = rng.normal(size=(3, 4, 4))
     # a weight in the layout of a forward convolution (C_out=2, C_in=3) instead of (C_in, C_out)
     expect_raises(ValueError, submission, x, rng.normal(size=(2, 3, 3, 3)),

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lecturepkg.grading.feedback import expect_array, expect_raises
+from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "im2col"
 
@@ -36,7 +37,7 @@ def test_small_example_by_hand(submission):
 
 @pytest.mark.points(2)
 def test_random_images_match_torch_unfold(submission):
-    rng = np.random.default_rng(2201)
+    rng = input_rng(2201)
     for (C, H, W), kernel_size, s in [((3, 5, 6), (2, 3), 1), ((2, 7, 7), (3, 3), 2), ((1, 6, 9), (4, 2), 1),
                                       ((4, 8, 5), (1, 1), 1), ((2, 9, 8), (3, 2), 3), ((3, 6, 6), 3, 1)]:
         x = rng.normal(size=(C, H, W))
@@ -47,7 +48,7 @@ def test_random_images_match_torch_unfold(submission):
 
 @pytest.mark.points(2)
 def test_one_matrix_product_computes_the_convolution(submission):
-    rng = np.random.default_rng(2202)
+    rng = input_rng(2202)
     for (C, H, W), (D, kh, kw), s in [((3, 7, 8), (4, 3, 2), 1), ((2, 9, 9), (5, 3, 3), 2)]:
         x, weight = rng.normal(size=(C, H, W)), rng.normal(size=(D, C, kh, kw))
         expected = F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(weight), stride=s)[0].numpy()
@@ -60,7 +61,7 @@ def test_one_matrix_product_computes_the_convolution(submission):
 
 @pytest.mark.points(1)
 def test_kernel_as_large_as_the_image_gives_one_column(submission):
-    rng = np.random.default_rng(2203)
+    rng = input_rng(2203)
     x = rng.normal(size=(2, 3, 4))
     expected = x.reshape(-1, 1).copy()  # one patch: the whole image, flattened
     expect_array(submission(x, (3, 4)), expected, what="im2col with a kernel as large as the image")
@@ -68,7 +69,7 @@ def test_kernel_as_large_as_the_image_gives_one_column(submission):
 
 @pytest.mark.points(1)
 def test_keeps_the_dtype_of_the_image(submission):
-    rng = np.random.default_rng(2204)
+    rng = input_rng(2204)
     x = rng.normal(size=(3, 6, 5)).astype(np.float32)
     expect_array(submission(x, (2, 2), stride=2), torch_unfold(x, (2, 2), stride=2),
                  what="im2col of a float32 image", check_dtype="exact")
@@ -76,7 +77,7 @@ def test_keeps_the_dtype_of_the_image(submission):
 
 @pytest.mark.points(1)
 def test_kernel_larger_than_the_image_raises_value_error(submission):
-    rng = np.random.default_rng(2205)
+    rng = input_rng(2205)
     x = rng.normal(size=(2, 4, 6))
     expect_raises(ValueError, submission, x, (5, 2), what="im2col with a 5 x 2 kernel on a 4 x 6 image")
     expect_raises(ValueError, submission, x, (2, 7), what="im2col with a 2 x 7 kernel on a 4 x 6 image")
