@@ -47,6 +47,19 @@ def static(monkeypatch):
     """The static book build."""
     monkeypatch.setenv(STATIC_ENV, "1")
 
+
+@pytest.fixture
+def no_pyplot_leaks():
+    """The test closes every pyplot figure it opens (the viz functions never use pyplot)."""
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    yield
+    leaked = set(plt.get_fignums()) - before
+    plt.close("all")
+    assert not leaked, f"pyplot figures left open: {leaked}"
+
+
 def pytest_sessionstart(session):
     session.config._started = time.time()  # to tell this run's timings from an older file's
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import seeded_rng, t
 from lecturepkg.conv import causal
 from lecturepkg.conv.causal import causal_conv1d, causal_padding
 
@@ -21,17 +22,13 @@ PROPERTY = settings(max_examples=50, deadline=None)
 TOL = dict(rtol=1e-10, atol=1e-10)
 
 
-def t(a):
-    return None if a is None else torch.from_numpy(a)
-
-
 @st.composite
 def causal_cases(draw):
     c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     k, d = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     length = draw(st.integers(1, 12))
     lead = draw(st.sampled_from([(), (1,), (2,)]))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = seeded_rng(draw)
     x = rng.standard_normal((*lead, c_in, length))
     w = rng.standard_normal((c_out, c_in, k))
     b = rng.standard_normal(c_out) if draw(st.booleans()) else None

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import seeded_rng, t
 from lecturepkg.conv import depthwise
 from lecturepkg.conv.depthwise import (
     depthwise_conv2d,
@@ -22,10 +23,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROPERTY = settings(max_examples=50, deadline=None)
 TOL = dict(rtol=1e-10, atol=1e-10)
-
-
-def t(a):
-    return None if a is None else torch.from_numpy(a)
 
 
 @st.composite
@@ -40,7 +37,7 @@ def depthwise_cases(draw):
         for ki, pi, di in zip(k, p, dil)
     )
     lead = draw(st.sampled_from([(), (1,), (3,)]))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = seeded_rng(draw)
     x = rng.standard_normal((*lead, c, *size))
     dw = rng.standard_normal((c * m, 1, *k))
     pw = rng.standard_normal((d_out, c * m, 1, 1))

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
+from helpers import conv_cases, t
 from lecturepkg.conv import nd
 from lecturepkg.conv.nd import conv3d, conv3d_backward, convnd, convnd_backward
 
@@ -20,43 +20,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 PROPERTY = settings(max_examples=50, deadline=None)
 TOL = dict(rtol=1e-10, atol=1e-10)
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-
-
-def t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(a)
-
-
-def as_arg(draw, values: tuple[int, ...]):
-    """Pass a hyper-parameter as an int (when all entries agree) or as a tuple/list."""
-    if len(set(values)) == 1 and draw(st.booleans()):
-        return values[0]
-    return draw(st.sampled_from([tuple, list]))(values)
-
-
-@st.composite
-def conv_cases(draw, dims=None):
-    """A valid convolution with 1, 2 or 3 spatial axes, as random float64 arrays."""
-    dims = dims or draw(st.integers(1, 3))
-    groups = draw(st.integers(1, 3))
-    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
-    k = tuple(draw(st.integers(1, 3)) for _ in range(dims))
-    s = tuple(draw(st.integers(1, 3)) for _ in range(dims))
-    p = tuple(draw(st.integers(0, 2)) for _ in range(dims))
-    d = tuple(draw(st.integers(1, 3)) for _ in range(dims))
-    extra = {1: 8, 2: 4, 3: 2}[dims]  # keep the number of output positions small
-    size = tuple(
-        max(1, di * (ki - 1) + 1 - 2 * pi) + draw(st.integers(0, extra))
-        for ki, pi, di in zip(k, p, d)
-    )
-    lead = (draw(st.integers(1, 2)),) if draw(st.booleans()) else ()  # batched or not
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    x = rng.standard_normal((*lead, c_in, *size))
-    w = rng.standard_normal((c_out, c_in // groups, *k))
-    b = rng.standard_normal(c_out) if draw(st.booleans()) else None
-    hyper = dict(
-        stride=as_arg(draw, s), padding=as_arg(draw, p), dilation=as_arg(draw, d), groups=groups
-    )
-    return dims, x, w, b, hyper, rng
 
 
 # ---------------------------------------------------------------------------------------

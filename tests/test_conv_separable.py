@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from helpers import seeded_rng, t
 from lecturepkg.conv import separable
 from lecturepkg.conv.separable import (
     factorize_kernel,
@@ -30,14 +31,10 @@ TOL = dict(rtol=1e-10, atol=1e-10)
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a))
-
-
 @st.composite
 def vectors(draw, low: int = 1, high: int = 5):
     """A random float64 vector of length low..high (seeded from hypothesis)."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = seeded_rng(draw)
     return rng.standard_normal(draw(st.integers(low, high)))
 
 
@@ -135,7 +132,7 @@ def separable_cases(draw):
     w = max(1, kw - 2 * pw) + draw(st.integers(0, 5))
     lead = draw(st.sampled_from([(), (1,), (2,)]))
     c = draw(st.integers(1, 3))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = seeded_rng(draw)
     x = rng.standard_normal((*lead, c, h, w))
     bias = rng.standard_normal(c) if draw(st.booleans()) else None
     return x, rng.standard_normal(kh), rng.standard_normal(kw), bias, stride, padding

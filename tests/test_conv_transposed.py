@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import as_arg, conv_cases, seeded_rng, t
 from lecturepkg.conv import transposed
 from lecturepkg.conv.arithmetic import conv_output_size
 from lecturepkg.conv.functional import conv2d
@@ -31,17 +32,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 OURS = {1: conv_transpose1d, 2: conv_transpose2d, 3: conv_transpose3d}
 TORCH_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-
-
-def t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a))
-
-
-def as_arg(draw, values: tuple[int, ...]):
-    """Pass a hyper-parameter as an int (when all entries agree) or as a tuple/list."""
-    if len(set(values)) == 1 and draw(st.booleans()):
-        return values[0]
-    return draw(st.sampled_from([tuple, list]))(values)
 
 
 @st.composite
@@ -66,7 +56,7 @@ def transpose_cases(draw, dims: int, batched=None):
     if batched is None:
         batched = draw(st.booleans())
     lead = (draw(st.integers(1, 2)),) if batched else ()
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = seeded_rng(draw)
     x = rng.standard_normal((*lead, c_in, *size))
     w = rng.standard_normal((c_in, c_out // groups, *k))
     b = rng.standard_normal(c_out) if draw(st.booleans()) else None
@@ -172,31 +162,18 @@ def test_integer_input_gives_integer_output():
 # ---------------------------------------------------------------------------------------
 
 
-@st.composite
-def conv_cases(draw, dims: int):
-    """A valid forward convolution (unbatched), with the weight in conv layout."""
+def forward_cases(dims: int):
+    """A valid forward convolution (unbatched, no bias), with the weight in conv layout."""
     small = dims == 3
-    groups = draw(st.integers(1, 2))
-    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
-    k = tuple(draw(st.integers(1, 2 if small else 3)) for _ in range(dims))
-    s = tuple(draw(st.integers(1, 2 if small else 3)) for _ in range(dims))
-    p = tuple(draw(st.integers(0, 2)) for _ in range(dims))
-    d = tuple(draw(st.integers(1, 2 if small else 3)) for _ in range(dims))
-    size = tuple(
-        max(1, di * (ki - 1) + 1 - 2 * pi) + draw(st.integers(0, 2 if small else 5))
-        for ki, pi, di in zip(k, p, d)
-    )
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    x = rng.standard_normal((c_in, *size))
-    w = rng.standard_normal((c_out, c_in // groups, *k))
-    return x, w, dict(stride=s, padding=p, dilation=d, groups=groups), rng
+    return conv_cases(dims, batched=False, bias=False, max_groups=2,
+                      max_hyper=2 if small else 3, extra={1: 5, 2: 5, 3: 2}, plain_hyper=True)
 
 
 @pytest.mark.parametrize("dims", [1, 2, 3])
 @PROPERTY
 @given(data=st.data())
 def test_conv_matrix_is_the_jacobian_of_torch_conv(dims, data):
-    x, w, hyper, _ = data.draw(conv_cases(dims))
+    _, x, w, _, hyper, _ = data.draw(forward_cases(dims))
     conv = lambda a: TORCH_CONV[dims](a[None], t(w), **hyper)[0]  # noqa: E731
     out = conv(t(x))
     jacobian = torch.autograd.functional.jacobian(conv, t(x)).reshape(out.numel(), x.size)
@@ -212,7 +189,7 @@ def test_conv_matrix_is_the_jacobian_of_torch_conv(dims, data):
 def test_conv_transpose_is_the_input_gradient_of_conv(dims, data):
     """<conv(x), y> == <x, conv_transpose(y)>, and conv_transpose(y) is what torch autograd
     returns as dL/dx for L = <conv(x), y>; output_padding restores the input size."""
-    x, w, hyper, rng = data.draw(conv_cases(dims))
+    _, x, w, _, hyper, rng = data.draw(forward_cases(dims))
     xt = t(x[None]).requires_grad_()
     out = TORCH_CONV[dims](xt, t(w), **hyper)
     y = rng.standard_normal(tuple(out.shape))

@@ -21,6 +21,7 @@ from hypothesis import strategies as st  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from helpers import new_ax, with_gid  # noqa: E402
 from lecturepkg.viz import (  # noqa: E402
     conv_explorer,
     draw_conv2d,
@@ -41,22 +42,7 @@ from lecturepkg.viz.grids import (  # noqa: E402
 FAST = settings(max_examples=30, deadline=None)
 
 
-@pytest.fixture(autouse=True)
-def _no_pyplot_leaks():
-    """Every test closes what it opens; the viz functions themselves never use pyplot."""
-    before = set(plt.get_fignums())
-    yield
-    leaked = set(plt.get_fignums()) - before
-    plt.close("all")
-    assert not leaked, f"pyplot figures left open: {leaked}"
-
-
-def new_ax():
-    return Figure().add_subplot()
-
-
-def patches_with_gid(ax, gid):
-    return [p for p in ax.patches if p.get_gid() == gid]
+pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")
 
 
 def torch_output_shape(input_size, kernel_size, stride, padding, dilation):
@@ -237,20 +223,20 @@ def test_draw_conv2d_matches_torch(setting, pick):
     ax = draw_conv2d(input_size, k, s, p, d, output_index=(oi, oj), ax=new_ax())
     H, W = input_size
     Hp, Wp = H + 2 * p[0], W + 2 * p[1]
-    assert len(patches_with_gid(ax, "input")) == H * W
-    assert len(patches_with_gid(ax, "padding")) == Hp * Wp - H * W
-    assert len(patches_with_gid(ax, "output")) == out_shape[0] * out_shape[1]
-    taps = patches_with_gid(ax, "tap")
+    assert len(with_gid(ax, "input")) == H * W
+    assert len(with_gid(ax, "padding")) == Hp * Wp - H * W
+    assert len(with_gid(ax, "output")) == out_shape[0] * out_shape[1]
+    taps = with_gid(ax, "tap")
     assert len(taps) == k[0] * k[1]
     drawn = {(int(t.get_y()), int(t.get_x())) for t in taps}
     assert drawn == torch_taps(input_size, k, s, p, d, (oi, oj))
     # padding cells are exactly the ring outside the input
-    for cell in patches_with_gid(ax, "padding"):
+    for cell in with_gid(ax, "padding"):
         r, c = int(cell.get_y()), int(cell.get_x())
         assert not (p[0] <= r < p[0] + H and p[1] <= c < p[1] + W)
     # the highlighted output cell sits at (oi, oj) of the output grid
-    (hl,) = patches_with_gid(ax, "output-highlight")
-    cells = patches_with_gid(ax, "output")
+    (hl,) = with_gid(ax, "output-highlight")
+    cells = with_gid(ax, "output")
     x0 = min(c.get_x() for c in cells)
     y0 = min(c.get_y() for c in cells)
     assert (hl.get_x() - x0, hl.get_y() - y0) == (oj, oi)
@@ -262,15 +248,15 @@ def test_draw_conv2d_matches_torch(setting, pick):
 def test_draw_conv2d_without_ax_makes_its_own_figure():
     ax = draw_conv2d()
     assert isinstance(ax.figure, Figure)
-    assert len(patches_with_gid(ax, "tap")) == 9
-    assert len(patches_with_gid(ax, "output")) == 9
+    assert len(with_gid(ax, "tap")) == 9
+    assert len(with_gid(ax, "output")) == 9
 
 
 def test_draw_conv2d_seed_example_stride_and_asymmetric_padding():
     # Fleuret's slide: C x 3 x 5 input, padding (2, 1), stride (2, 2), kernel 3 x 3
     ax = draw_conv2d((3, 5), 3, stride=2, padding=(2, 1), output_index=(2, 2), ax=new_ax())
-    assert len(patches_with_gid(ax, "output")) == 9  # torch: 3 x 3
-    assert len(patches_with_gid(ax, "padding")) == 7 * 7 - 15
+    assert len(with_gid(ax, "output")) == 9  # torch: 3 x 3
+    assert len(with_gid(ax, "padding")) == 7 * 7 - 15
     assert "padding (2, 1)" in ax.get_title()
 
 
@@ -327,8 +313,8 @@ def test_explorer_figure_every_slider_setting(i, k, s, p, d):
         return
     fig = explorer_figure(i, k, s, p, d, output_index=(out[0] - 1, out[1] - 1))
     (ax,) = fig.axes
-    assert len(patches_with_gid(ax, "tap")) == k * k
-    assert len(patches_with_gid(ax, "output")) == out[0] * out[1]
+    assert len(with_gid(ax, "tap")) == k * k
+    assert len(with_gid(ax, "output")) == out[0] * out[1]
     assert fig.get_suptitle().endswith(f"= {out[0]}")
 
 
@@ -359,8 +345,8 @@ def test_conv_explorer_builds_and_follows_its_sliders(capsys, live):
     w.sliders["stride"].value = 2  # 5x5, k3, s2 -> 2x2: the output row must be clamped
     assert w.message == "output size: 2 × 2"
     assert w.sliders["output_row"].max == 1 and w.sliders["output_row"].value == 1
-    (hl,) = patches_with_gid(w.figure.axes[0], "output-highlight")
-    cells = patches_with_gid(w.figure.axes[0], "output")
+    (hl,) = with_gid(w.figure.axes[0], "output-highlight")
+    cells = with_gid(w.figure.axes[0], "output")
     assert hl.get_y() - min(c.get_y() for c in cells) == 1
 
     w.sliders["input_size"].value = 2  # kernel 3 does not fit into 2: no figure, a message
@@ -395,7 +381,7 @@ def test_conv_explorer_static_is_the_initial_figure_without_widgets(static, widg
     assert shown.figure.get_suptitle() == expected.get_suptitle()
     (ax,), (ax_expected,) = shown.figure.axes, expected.axes
     for gid in ("input", "padding", "tap", "output", "output-highlight"):
-        assert len(patches_with_gid(ax, gid)) == len(patches_with_gid(ax_expected, gid)), gid
+        assert len(with_gid(ax, gid)) == len(with_gid(ax_expected, gid)), gid
     bundle = shown._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "image/png"}
     assert bundle["image/png"].startswith(b"\x89PNG")

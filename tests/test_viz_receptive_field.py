@@ -11,7 +11,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -23,17 +22,8 @@ from matplotlib.patches import Circle  # noqa: E402
 from lecturepkg.conv.receptive_field import receptive_field  # noqa: E402
 from lecturepkg.viz.receptive_field import draw_dilated_stack, stack_graph  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_pyplot_leaks")
 FAST = settings(max_examples=30, deadline=None)
-
-
-@pytest.fixture(autouse=True)
-def _no_pyplot_leaks():
-    before = set(plt.get_fignums())
-    yield
-    leaked = set(plt.get_fignums()) - before
-    plt.close("all")
-    assert not leaked, f"pyplot figures left open: {leaked}"
 
 
 def torch_rows(num_inputs, k, dils, strides, causal, padding, output_index):

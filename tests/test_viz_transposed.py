@@ -20,6 +20,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from helpers import new_ax, with_gid  # noqa: E402
 from lecturepkg.viz.checkerboard import (  # noqa: E402
     checkerboard_score,
     overlap_count,
@@ -41,25 +42,8 @@ from lecturepkg.viz.transposed_explorer import (  # noqa: E402
     transposed_explorer_figure,
 )
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_pyplot_leaks")
 FAST = settings(max_examples=40, deadline=None)
-
-
-@pytest.fixture(autouse=True)
-def _no_pyplot_leaks():
-    before = set(plt.get_fignums())
-    yield
-    leaked = set(plt.get_fignums()) - before
-    plt.close("all")
-    assert not leaked, f"pyplot figures left open: {leaked}"
-
-
-def new_ax():
-    return Figure().add_subplot()
-
-
-def with_gid(ax, gid):
-    return [p for p in ax.patches if p.get_gid() == gid]
 
 
 def cell(patch) -> tuple[int, int]:
