@@ -61,11 +61,17 @@ def test_fcn_layer_structure():
     assert not any(isinstance(m, (nn.MaxPool1d, nn.Dropout)) for m in model.modules())
 
 
-def test_same_padding_splits_like_tensorflow():
-    # TensorFlow/Keras "same", stride 1: pad_total = k - 1, pad_before = pad_total // 2
-    for k in range(1, 12):
-        assert same_padding(k) == ((k - 1) // 2, (k - 1) - (k - 1) // 2)
-    assert same_padding(8) == (3, 4) and same_padding(5) == (2, 2) and same_padding(3) == (1, 1)
+@pytest.mark.parametrize("k", range(1, 12))
+def test_same_padding_keeps_the_length_and_splits_like_torch(k):
+    """Oracle: torch. A stride-1 conv1d of the padded input keeps the length and equals
+    torch's own ``padding="same"`` (which puts the smaller half before)."""
+    torch.manual_seed(k)
+    x, w = torch.randn(2, 3, 13, dtype=torch.float64), torch.randn(4, 3, k, dtype=torch.float64)
+    out = F.conv1d(F.pad(x, same_padding(k)), w)
+    assert out.shape[-1] == x.shape[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about "same" with even kernels
+        torch.testing.assert_close(out, F.conv1d(x, w, padding="same"))
 
 
 @settings(max_examples=25, deadline=None)

@@ -37,7 +37,7 @@ USES_DEVICE = re.compile(r"\.to\(device\)|device=device")
 
 
 def test_there_are_notebooks():
-    assert len(SOURCES) >= 12, f"expected the pages of chapters 1-2 and the status page, found {IDS}"
+    assert len(SOURCES) == 12, f"expected the 12 pages of chapters 1-2 (lecture, exercises, more) and the status page, found {IDS}"
 
 
 def test_every_ipynb_has_a_myst_source():
