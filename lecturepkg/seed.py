@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -13,6 +12,10 @@ from lecturepkg._checks import check_int
 
 def seed_everything(seed: int = 0, *, deterministic: bool = False) -> np.random.Generator:
     """Seed Python's ``random``, numpy's global generator and torch (CPU and all GPUs).
+
+    String hashing (the iteration order of sets of strings) is not seeded: Python fixes it
+    from ``PYTHONHASHSEED`` when the interpreter starts, so setting the variable here would
+    not change this process. Set it before starting Python when that order matters.
 
     Parameters
     ----------
@@ -27,7 +30,6 @@ def seed_everything(seed: int = 0, *, deterministic: bool = False) -> np.random.
         A fresh generator seeded with ``seed``, for code that prefers not to use globals.
     """
     seed = check_int("seed", seed, minimum=0)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -12,7 +12,8 @@ from torch import nn
 from lecturepkg.counting import count_macs, count_parameters, layer_stats, summary
 from lecturepkg.models import MnistConvNet
 
-# (constructor, weights enum, figures quoted in the course issue for cross-checking)
+# (constructor, weights enum, parameters and GMACs as torchvision's weights metadata publishes
+# them: num_params and _ops)
 PUBLISHED = [
     ("alexnet", "AlexNet_Weights", 61_100_840, 0.714),
     ("vgg16", "VGG16_Weights", 138_357_544, 15.47),

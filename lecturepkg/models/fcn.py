@@ -18,7 +18,7 @@ padding zeros cannot be split evenly; we put 3 before and 4 after, the split of 
 Because global average pooling is the only place where time is summarized, the network takes
 series of any length, and the class score is an average over time of a per-time-step score:
 the class activation map (CAM) that the paper uses to show which parts of a series drove the
-decision (chapter 4).
+decision.
 """
 
 from __future__ import annotations

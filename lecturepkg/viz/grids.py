@@ -197,7 +197,9 @@ def correlate2d_valid(image, kernel) -> np.ndarray:
 
     ``out[i, j] = sum_{a, b} image[i + a, j + b] * kernel[a, b]`` for a 2-D ``image`` of shape
     ``(H, W)`` and ``kernel`` of shape ``(h, w)``; the output has shape ``(H - h + 1, W - w + 1)``.
-    It is here so that the drawing helpers do not depend on the rest of the package.
+    The drawing helpers use it for the output grid. It is a second, single-channel version of
+    what ``lecturepkg.conv`` computes, not an independence from the package: this module
+    uses the package's argument checks.
     """
     image = check_ndarray("image", image, ndim=2, shape_hint="(H, W)")
     kernel = check_ndarray("kernel", kernel, ndim=2, shape_hint="(h, w)")
