@@ -1136,7 +1136,7 @@ HONEST: dict[str, dict[str, str]] = {
                 win = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # (C, Ho, Wo, kh, kw)
                 return win.transpose(0, 3, 4, 1, 2).reshape(C * kh * kw, -1)
             """,
-        "Tensor.unfold (the issue's false negative)": """
+        "Tensor.unfold (once missed by the delegation check)": """
             def im2col(x, kernel_size, stride=1):
                 kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
                 C, H, W = x.shape
