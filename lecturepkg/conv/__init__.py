@@ -2,7 +2,8 @@
 
 Teaching versions loop over output positions (``functional``, ``nd``); ``im2col`` holds the
 vectorised versions, tested to agree. Each function takes the arguments of its PyTorch
-counterpart, in the same order, and is tested against it forward and backward.
+counterpart, in the same order, and is tested against it forward and backward. The
+argument checks and expansions they share live in the private module ``_args``.
 
 Note: the functions ``im2col`` and ``receptive_field`` exported here share their names with
 their submodules; ``from lecturepkg.conv.im2col import ...`` still reaches the module.

@@ -21,11 +21,7 @@ torch does, and returns the same kind.
 
 from __future__ import annotations
 
-from typing import Sequence, Union
-
-from lecturepkg._checks import check_tuple
-
-IntOrTuple = Union[int, Sequence[int]]
+from lecturepkg.conv._args import IntOrTuple, per_axis
 
 __all__ = [
     "effective_kernel_size",
@@ -33,28 +29,6 @@ __all__ = [
     "conv_transpose_output_size",
     "pool_output_size",
 ]
-
-
-# The smallest value each argument may take.
-_MINIMUM = {"input_size": 1, "kernel_size": 1, "stride": 1, "padding": 0, "output_padding": 0,
-            "dilation": 1}
-
-
-def _per_axis(**values) -> tuple[int | None, list[tuple[int, ...]]]:
-    """Expand int-or-tuple arguments into one tuple of values per spatial axis.
-
-    Returns ``(n, axes)``: ``n`` is the number of dimensions the tuples imply (``None`` when
-    every argument is an int, so the caller returns an int), and ``axes[i]`` holds the
-    arguments' values along axis ``i``, in the order they were given. Each value is checked
-    (an int, at least its minimum), with an error naming the argument.
-    """
-    lengths = {name: len(v) for name, v in values.items() if isinstance(v, (tuple, list))}
-    if len(set(lengths.values())) > 1:
-        given = ", ".join(f"{name} has {n}" for name, n in lengths.items())
-        raise ValueError(f"tuple arguments disagree on the number of dimensions: {given}")
-    n = next(iter(lengths.values())) if lengths else None
-    expanded = [check_tuple(name, v, n or 1, minimum=_MINIMUM[name]) for name, v in values.items()]
-    return n, list(zip(*expanded))
 
 
 def _span(kernel_size: int, dilation: int) -> int:
@@ -68,7 +42,7 @@ def effective_kernel_size(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> 
     A kernel of size ``k`` with dilation ``d`` touches the same span of the input as a dense
     kernel of size ``1 + (k - 1) d`` with only ``k`` non-zero taps (Yu & Koltun, 2016).
     """
-    n, axes = _per_axis(kernel_size=kernel_size, dilation=dilation)
+    n, axes = per_axis(kernel_size=kernel_size, dilation=dilation)
     out = tuple(_span(k, d) for k, d in axes)
     return out if n else out[0]
 
@@ -89,7 +63,7 @@ def conv_output_size(
     >>> conv_output_size((20, 30), kernel_size=3, dilation=4)
     (12, 22)
     """
-    n, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+    n, axes = per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
                         padding=padding, dilation=dilation)
     out = []
     for ax, (ii, kk, ss, pp, dd) in enumerate(axes):
@@ -123,7 +97,7 @@ def pool_output_size(
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     if stride is None:
         stride = kernel_size
-    n, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+    n, axes = per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
                         padding=padding, dilation=dilation)
     out = []
     for ii, kk, ss, pp, dd in axes:
@@ -168,7 +142,7 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size((2, 2), 3, stride=2, padding=1, output_padding=1)
     (4, 4)
     """
-    n, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+    n, axes = per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
                         padding=padding, output_padding=output_padding, dilation=dilation)
     out = []
     for ax, (ii, kk, ss, pp, oo, dd) in enumerate(axes):

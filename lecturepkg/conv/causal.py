@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from lecturepkg._checks import check_int
-from lecturepkg.conv.functional import _check_array
+from lecturepkg.conv._args import check_array
 from lecturepkg.conv.im2col import conv1d_fast
 
 __all__ = ["causal_padding", "causal_conv1d"]
@@ -69,8 +69,8 @@ def causal_conv1d(
 
     (A textbook convolution, which flips the kernel, would give ``10, 40, 70`` instead.)
     """
-    input = _check_array("input", input, (2, 3), "(N, C_in, L) or (C_in, L)")
-    weight = _check_array("weight", weight, 3, "(C_out, C_in, k)")
+    input = check_array("input", input, (2, 3), "(N, C_in, L) or (C_in, L)")
+    weight = check_array("weight", weight, 3, "(C_out, C_in, k)")
     d = check_int("dilation", dilation, minimum=1)
     left = causal_padding(weight.shape[2], d)
     widths = [(0, 0)] * (input.ndim - 1) + [(left, 0)]  # zeros on the left of time only

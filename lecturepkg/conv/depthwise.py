@@ -24,27 +24,24 @@ depthwise step the channel letter ``c`` appears in the input, in the kernel and 
 
 from __future__ import annotations
 
-from typing import Sequence, Union
-
 import numpy as np
 
-from lecturepkg.conv.arithmetic import conv_output_size
-from lecturepkg.conv.functional import (
-    _check_array,
-    _check_hyper,
-    _dtype,
-    _output_size,
+from lecturepkg.conv._args import (
+    IntOrTuple,
+    check_array,
+    check_hyper,
+    checked_output_size,
+    result_dtype,
+    sliding_windows,
 )
-from lecturepkg.conv.im2col import _sliding_windows
-
-IntOrPair = Union[int, Sequence[int]]
+from lecturepkg.conv.arithmetic import conv_output_size
 
 __all__ = ["depthwise_conv2d", "pointwise_conv2d", "depthwise_separable_conv2d"]
 
 
 def _check_input(input) -> tuple[np.ndarray, bool]:
     """Check a 2D input; return it with a batch axis ``(N, C, H, W)`` and ``batched``."""
-    input = _check_array("input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
+    input = check_array("input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
     batched = input.ndim == 4
     return (input if batched else input[np.newaxis]), batched
 
@@ -52,14 +49,14 @@ def _check_input(input) -> tuple[np.ndarray, bool]:
 def _check_bias(name: str, bias, channels: int) -> np.ndarray | None:
     if bias is None:
         return None
-    bias = _check_array(name, bias, 1, f"({channels},)")
+    bias = check_array(name, bias, 1, f"({channels},)")
     if bias.shape != (channels,):
         raise ValueError(f"{name} must have shape ({channels},), got {bias.shape}")
     return bias
 
 
 def _check_depthwise_weight(name: str, weight, channels: int) -> np.ndarray:
-    weight = _check_array(name, weight, 4, "(C * m, 1, kH, kW)")
+    weight = check_array(name, weight, 4, "(C * m, 1, kH, kW)")
     if weight.shape[1] != 1 or weight.shape[0] % channels:
         raise ValueError(
             f"{name} must have shape (C * m, 1, kH, kW) with C = {channels} input channels "
@@ -69,7 +66,7 @@ def _check_depthwise_weight(name: str, weight, channels: int) -> np.ndarray:
 
 
 def _check_pointwise_weight(name: str, weight, channels: int) -> np.ndarray:
-    weight = _check_array(name, weight, 4, "(C_out, C, 1, 1)")
+    weight = check_array(name, weight, 4, "(C_out, C, 1, 1)")
     if weight.shape[1:] != (channels, 1, 1):
         raise ValueError(
             f"{name} must have shape (C_out, {channels}, 1, 1) for an input with "
@@ -81,19 +78,19 @@ def _check_pointwise_weight(name: str, weight, channels: int) -> np.ndarray:
 def _depthwise(x, weight, bias, stride, padding, dilation, name="weight") -> np.ndarray:
     """Depthwise convolution of checked arrays: ``(N, C, H, W) -> (N, C * m, H', W')``."""
     (n, c), (cm, _, kh, kw) = x.shape[:2], weight.shape
-    s, p, d = _check_hyper(2, stride, padding, dilation)
-    _output_size(  # raises a clear error when the kernel does not fit
+    s, p, d = check_hyper(2, stride, padding, dilation)
+    checked_output_size(  # raises a clear error when the kernel does not fit
         conv_output_size, f"{name} of shape {weight.shape}", x, (kh, kw),
         stride=s, padding=p, dilation=d,
     )
-    windows = _sliding_windows(x, (kh, kw), s, p, d)  # (N, C, H', W', kH, kW)
+    windows = sliding_windows(x, (kh, kw), s, p, d)  # (N, C, H', W', kH, kW)
     kernels = weight.reshape(c, cm // c, kh, kw)  # (C, m, kH, kW): m kernels per channel
     # c is kept (not summed): channel c is only ever filtered by its own kernels
     out = np.einsum("nchwuv,cmuv->ncmhw", windows, kernels)  # (N, C, m, H', W')
     out = out.reshape(n, cm, *out.shape[3:])  # output channel c*m + j: kernel j of channel c
     if bias is not None:
         out = out + bias[:, np.newaxis, np.newaxis]
-    return out.astype(_dtype(x, weight, bias), copy=False)
+    return out.astype(result_dtype(x, weight, bias), copy=False)
 
 
 def _pointwise(x, weight, bias) -> np.ndarray:
@@ -103,16 +100,16 @@ def _pointwise(x, weight, bias) -> np.ndarray:
     out = np.einsum("nchw,dc->ndhw", x, mix)  # (N, D, H, W)
     if bias is not None:
         out = out + bias[:, np.newaxis, np.newaxis]
-    return out.astype(_dtype(x, weight, bias), copy=False)
+    return out.astype(result_dtype(x, weight, bias), copy=False)
 
 
 def depthwise_conv2d(
     input: np.ndarray,
     weight: np.ndarray,
     bias: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
 ) -> np.ndarray:
     """Depthwise 2D convolution: each channel filtered on its own (no channel mixing).
 
@@ -169,9 +166,9 @@ def depthwise_separable_conv2d(
     pointwise_weight: np.ndarray,
     depthwise_bias: np.ndarray | None = None,
     pointwise_bias: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
 ) -> np.ndarray:
     """Depthwise separable convolution: :func:`depthwise_conv2d`, then
     :func:`pointwise_conv2d` (Chollet 2017; Howard et al. 2017).

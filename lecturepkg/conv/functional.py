@@ -21,14 +21,22 @@ for deep learning*, 2016).
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Sequence, Union
 
 import numpy as np
 
-from lecturepkg._checks import check_int, check_ndarray, check_tuple
+from lecturepkg._checks import check_ndarray, check_tuple
+from lecturepkg.conv._args import (
+    IntOrTuple,
+    check_array,
+    check_conv_args,
+    check_grad_output,
+    check_hyper,
+    checked_output_size,
+    result_dtype,
+    split_groups,
+    window,
+)
 from lecturepkg.conv.arithmetic import conv_output_size, pool_output_size
-
-IntOrPair = Union[int, Sequence[int]]
 
 __all__ = [
     "pad2d",
@@ -40,32 +48,12 @@ __all__ = [
     "avg_pool2d",
 ]
 
-_INPUT_HINT = {1: "(N, C_in, L) or (C_in, L)", 2: "(N, C_in, H, W) or (C_in, H, W)"}
-_WEIGHT_HINT = {1: "(C_out, C_in/groups, k)", 2: "(C_out, C_in/groups, kH, kW)"}
-
-
-def _input_hint(dims: int) -> str:
-    """The expected input shape, in words, for a convolution with ``dims`` spatial axes."""
-    if dims in _INPUT_HINT:
-        return _INPUT_HINT[dims]
-    spatial = "D, H, W" if dims == 3 else ", ".join(f"S{i}" for i in range(1, dims + 1))
-    return f"(N, C_in, {spatial}) or (C_in, {spatial})"
-
-
-def _weight_hint(dims: int) -> str:
-    """The expected weight shape, in words, for a convolution with ``dims`` spatial axes."""
-    if dims in _WEIGHT_HINT:
-        return _WEIGHT_HINT[dims]
-    kernel = "kD, kH, kW" if dims == 3 else ", ".join(f"k{i}" for i in range(1, dims + 1))
-    return f"(C_out, C_in/groups, {kernel})"
-
-
 # ----------------------------------------------------------------------------------------
 # Padding
 # ----------------------------------------------------------------------------------------
 
 
-def pad2d(input: np.ndarray, padding: IntOrPair, value: float = 0.0) -> np.ndarray:
+def pad2d(input: np.ndarray, padding: IntOrTuple, value: float = 0.0) -> np.ndarray:
     """Pad the last two axes of ``input`` with a frame of constant ``value``.
 
     ``padding`` is an int or a pair ``(pH, pW)``: ``pH`` rows are added at the top *and*
@@ -98,102 +86,6 @@ def _fits_integer(value: float, dtype: np.dtype) -> bool:
 
 
 # ----------------------------------------------------------------------------------------
-# Shared argument handling (validation, groups, windows)
-# ----------------------------------------------------------------------------------------
-
-
-def _check_array(name: str, value, ndim, shape_hint: str) -> np.ndarray:
-    value = check_ndarray(name, value, ndim=ndim, shape_hint=shape_hint)
-    if value.dtype == np.bool_:
-        raise TypeError(f"{name} must have a numeric dtype (int, float, complex), got bool")
-    return value
-
-
-def _check_conv_args(input, weight, bias, groups, dims: int):
-    """Validate the arguments shared by the conv functions.
-
-    Returns ``(x, weight, bias, groups, batched)`` where ``x`` always has a batch axis.
-    """
-    input = _check_array("input", input, (dims + 1, dims + 2), _input_hint(dims))
-    weight = _check_array("weight", weight, dims + 2, _weight_hint(dims))
-    groups = check_int("groups", groups, minimum=1)
-    batched = input.ndim == dims + 2
-    x = input if batched else input[np.newaxis]  # (N, C_in, *spatial)
-    c_in, c_out = x.shape[1], weight.shape[0]
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"groups={groups} must divide both the input channels ({c_in}, from input of "
-            f"shape {input.shape}) and the output channels ({c_out}, from weight of shape "
-            f"{weight.shape})"
-        )
-    if c_in != weight.shape[1] * groups:
-        raise ValueError(
-            f"input has {c_in} channels but weight expects weight.shape[1] * groups = "
-            f"{weight.shape[1]} * {groups} = {weight.shape[1] * groups}: input of shape "
-            f"{input.shape}, weight of shape {weight.shape}"
-        )
-    if bias is not None:
-        bias = _check_array("bias", bias, 1, "(C_out,)")
-        if bias.shape != (c_out,):
-            raise ValueError(f"bias must have shape (C_out,) = ({c_out},), got {bias.shape}")
-    return x, weight, bias, groups, batched
-
-
-def _check_hyper(dims: int, stride, padding, dilation):
-    """Expand ``stride``, ``padding``, ``dilation`` to ``dims``-tuples, checking their values."""
-    return (
-        check_tuple("stride", stride, dims, minimum=1),
-        check_tuple("padding", padding, dims, minimum=0),
-        check_tuple("dilation", dilation, dims, minimum=1),
-    )
-
-
-def _output_size(size_fn: Callable, what: str, x: np.ndarray, kernel, **kwargs) -> tuple:
-    """Spatial output size from :mod:`~lecturepkg.conv.arithmetic`, with a message that
-    names the arrays involved when the kernel does not fit."""
-    try:
-        return size_fn(tuple(x.shape[2:]), tuple(kernel), **kwargs)
-    except ValueError as err:
-        settings = ", ".join(f"{name}={value}" for name, value in kwargs.items())
-        raise ValueError(
-            f"cannot slide {what} over an input of spatial shape {x.shape[2:]} with "
-            f"{settings}: {err}"
-        ) from None
-
-
-def _check_grad_output(grad_output, expected: tuple, batched: bool) -> np.ndarray:
-    """Check that ``grad_output`` has the shape of the forward output; add the batch axis."""
-    expected = expected if batched else expected[1:]
-    grad_output = _check_array("grad_output", grad_output, len(expected), str(expected))
-    if grad_output.shape != expected:
-        raise ValueError(
-            f"grad_output must have the shape of the forward output {expected}, "
-            f"got {grad_output.shape}"
-        )
-    return grad_output if batched else grad_output[np.newaxis]
-
-
-def _split_groups(x: np.ndarray, weight: np.ndarray, groups: int):
-    """View the channel axes as (group, channel within group).
-
-    With ``groups=G`` the convolution is ``G`` independent convolutions side by side: group
-    ``g`` sees input channels ``g*C_in/G ... (g+1)*C_in/G - 1`` and produces output channels
-    ``g*C_out/G ... (g+1)*C_out/G - 1`` (Krizhevsky et al. 2012 used G=2).
-    """
-    n, c_in = x.shape[:2]
-    xg = x.reshape(n, groups, c_in // groups, *x.shape[2:])  # (N, G, C_in/G, *spatial)
-    wg = weight.reshape(groups, weight.shape[0] // groups, *weight.shape[1:])
-    return xg, wg  # wg: (G, C_out/G, C_in/G, *kernel)
-
-
-def _window(i: int, stride: int, dilation: int, k: int) -> slice:
-    """The input positions (in the padded input) that output position ``i`` sees:
-    ``i*stride + 0, i*stride + dilation, ..., i*stride + (k-1)*dilation``."""
-    start = i * stride
-    return slice(start, start + dilation * (k - 1) + 1, dilation)
-
-
-# ----------------------------------------------------------------------------------------
 # Convolution, forward
 # ----------------------------------------------------------------------------------------
 
@@ -202,9 +94,9 @@ def conv1d(
     input: np.ndarray,
     weight: np.ndarray,
     bias: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
     groups: int = 1,
 ) -> np.ndarray:
     """1D convolution (cross-correlation), like ``torch.nn.functional.conv1d``.
@@ -225,18 +117,19 @@ def conv1d(
     >>> conv1d(np.array([[1, 2, 3, 4]]), np.array([[[3, 2]]]))
     array([[ 7, 12, 17]])
     """
-    x, weight, bias, groups, batched = _check_conv_args(input, weight, bias, groups, dims=1)
-    (s,), (p,), (d,) = _check_hyper(1, stride, padding, dilation)
-    (l_out,) = _output_size(
+    x, weight, bias, groups, batched = check_conv_args(input, weight, bias, groups, dims=1)
+    (s,), (p,), (d,) = check_hyper(1, stride, padding, dilation)
+    (l_out,) = checked_output_size(
         conv_output_size, f"weight of shape {weight.shape}", x, weight.shape[2:],
         stride=s, padding=p, dilation=d,
     )
     x = np.pad(x, [(0, 0), (0, 0), (p, p)])  # (N, C_in, L + 2p)
-    xg, wg = _split_groups(x, weight, groups)  # (N, G, C_in/G, L+2p), (G, C_out/G, C_in/G, k)
+    xg, wg = split_groups(x, weight, groups)  # (N, G, C_in/G, L+2p), (G, C_out/G, C_in/G, k)
     n, k = x.shape[0], weight.shape[2]
-    out = np.zeros((n, groups, weight.shape[0] // groups, l_out), dtype=_dtype(x, weight, bias))
+    dtype = result_dtype(x, weight, bias)
+    out = np.zeros((n, groups, weight.shape[0] // groups, l_out), dtype=dtype)
     for i in range(l_out):
-        patch = xg[..., _window(i, s, d, k)]  # (N, G, C_in/G, k): what out[..., i] sees
+        patch = xg[..., window(i, s, d, k)]  # (N, G, C_in/G, k): what out[..., i] sees
         out[..., i] = np.einsum("ngck,gock->ngo", patch, wg)  # one dot product per filter
     out = out.reshape(n, weight.shape[0], l_out)  # (N, C_out, L_out)
     if bias is not None:
@@ -248,9 +141,9 @@ def conv2d(
     input: np.ndarray,
     weight: np.ndarray,
     bias: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
     groups: int = 1,
 ) -> np.ndarray:
     """2D convolution (cross-correlation), like ``torch.nn.functional.conv2d``.
@@ -277,28 +170,25 @@ def conv2d(
     array([[[10, 18],
             [42, 50]]])
     """
-    x, weight, bias, groups, batched = _check_conv_args(input, weight, bias, groups, dims=2)
-    (sh, sw), (ph, pw), (dh, dw) = _check_hyper(2, stride, padding, dilation)
-    h_out, w_out = _output_size(
+    x, weight, bias, groups, batched = check_conv_args(input, weight, bias, groups, dims=2)
+    (sh, sw), (ph, pw), (dh, dw) = check_hyper(2, stride, padding, dilation)
+    h_out, w_out = checked_output_size(
         conv_output_size, f"weight of shape {weight.shape}", x, weight.shape[2:],
         stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw),
     )
-    xg, wg = _split_groups(pad2d(x, (ph, pw)), weight, groups)
+    xg, wg = split_groups(pad2d(x, (ph, pw)), weight, groups)
     # xg: (N, G, C_in/G, H + 2pH, W + 2pW); wg: (G, C_out/G, C_in/G, kH, kW)
     n, (c_out, _, kh, kw) = x.shape[0], weight.shape
-    out = np.zeros((n, groups, c_out // groups, h_out, w_out), dtype=_dtype(x, weight, bias))
+    dtype = result_dtype(x, weight, bias)
+    out = np.zeros((n, groups, c_out // groups, h_out, w_out), dtype=dtype)
     for i in range(h_out):
         for j in range(w_out):
-            patch = xg[..., _window(i, sh, dh, kh), _window(j, sw, dw, kw)]  # (N,G,C_in/G,kH,kW)
+            patch = xg[..., window(i, sh, dh, kh), window(j, sw, dw, kw)]  # (N,G,C_in/G,kH,kW)
             out[..., i, j] = np.einsum("ngchw,gochw->ngo", patch, wg)  # one dot per filter
     out = out.reshape(n, c_out, h_out, w_out)  # (N, C_out, H_out, W_out)
     if bias is not None:
         out += bias[:, np.newaxis, np.newaxis]
     return out if batched else out[0]
-
-
-def _dtype(*arrays) -> np.dtype:
-    return np.result_type(*[a for a in arrays if a is not None])
 
 
 # ----------------------------------------------------------------------------------------
@@ -310,9 +200,9 @@ def conv1d_backward(
     grad_output: np.ndarray,
     input: np.ndarray,
     weight: np.ndarray,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
     groups: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of a loss through :func:`conv1d`: ``(grad_input, grad_weight, grad_bias)``.
@@ -338,21 +228,21 @@ def conv1d_backward(
     >>> gw  # tap 0 saw 1, 2, 3; tap 1 saw 2, 3, 4
     array([[[6., 9.]]])
     """
-    x, weight, _, groups, batched = _check_conv_args(input, weight, None, groups, dims=1)
-    (s,), (p,), (d,) = _check_hyper(1, stride, padding, dilation)
-    (l_out,) = _output_size(
+    x, weight, _, groups, batched = check_conv_args(input, weight, None, groups, dims=1)
+    (s,), (p,), (d,) = check_hyper(1, stride, padding, dilation)
+    (l_out,) = checked_output_size(
         conv_output_size, f"weight of shape {weight.shape}", x, weight.shape[2:],
         stride=s, padding=p, dilation=d,
     )
     (n, c_in, length), (c_out, _, k) = x.shape, weight.shape
-    gy = _check_grad_output(grad_output, (n, c_out, l_out), batched)  # (N, C_out, L_out)
-    xg, wg = _split_groups(np.pad(x, [(0, 0), (0, 0), (p, p)]), weight, groups)
+    gy = check_grad_output(grad_output, (n, c_out, l_out), batched)  # (N, C_out, L_out)
+    xg, wg = split_groups(np.pad(x, [(0, 0), (0, 0), (p, p)]), weight, groups)
     gyg = gy.reshape(n, groups, c_out // groups, l_out)  # (N, G, C_out/G, L_out)
-    dtype = _dtype(gy, x, weight)
+    dtype = result_dtype(gy, x, weight)
     grad_xg = np.zeros(xg.shape, dtype)  # (N, G, C_in/G, L + 2p)
     grad_wg = np.zeros(wg.shape, dtype)  # (G, C_out/G, C_in/G, k)
     for i in range(l_out):
-        win = _window(i, s, d, k)
+        win = window(i, s, d, k)
         g = gyg[..., i]  # (N, G, C_out/G): dL/d out[..., i]
         grad_wg += np.einsum("ngo,ngck->gock", g, xg[..., win])
         grad_xg[..., win] += np.einsum("ngo,gock->ngck", g, wg)
@@ -365,9 +255,9 @@ def conv2d_backward(
     grad_output: np.ndarray,
     input: np.ndarray,
     weight: np.ndarray,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
     groups: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of a loss through :func:`conv2d`: ``(grad_input, grad_weight, grad_bias)``.
@@ -405,22 +295,22 @@ def conv2d_backward(
             [2., 4., 2.],
             [1., 2., 1.]]])
     """
-    x, weight, _, groups, batched = _check_conv_args(input, weight, None, groups, dims=2)
-    (sh, sw), (ph, pw), (dh, dw) = _check_hyper(2, stride, padding, dilation)
-    h_out, w_out = _output_size(
+    x, weight, _, groups, batched = check_conv_args(input, weight, None, groups, dims=2)
+    (sh, sw), (ph, pw), (dh, dw) = check_hyper(2, stride, padding, dilation)
+    h_out, w_out = checked_output_size(
         conv_output_size, f"weight of shape {weight.shape}", x, weight.shape[2:],
         stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw),
     )
     (n, c_in, h, w), (c_out, _, kh, kw) = x.shape, weight.shape
-    gy = _check_grad_output(grad_output, (n, c_out, h_out, w_out), batched)
-    xg, wg = _split_groups(pad2d(x, (ph, pw)), weight, groups)
+    gy = check_grad_output(grad_output, (n, c_out, h_out, w_out), batched)
+    xg, wg = split_groups(pad2d(x, (ph, pw)), weight, groups)
     gyg = gy.reshape(n, groups, c_out // groups, h_out, w_out)  # (N, G, C_out/G, H_out, W_out)
-    dtype = _dtype(gy, x, weight)
+    dtype = result_dtype(gy, x, weight)
     grad_xg = np.zeros(xg.shape, dtype)  # (N, G, C_in/G, H + 2pH, W + 2pW)
     grad_wg = np.zeros(wg.shape, dtype)  # (G, C_out/G, C_in/G, kH, kW)
     for i in range(h_out):
         for j in range(w_out):
-            rows, cols = _window(i, sh, dh, kh), _window(j, sw, dw, kw)
+            rows, cols = window(i, sh, dh, kh), window(j, sw, dw, kw)
             g = gyg[..., i, j]  # (N, G, C_out/G): dL/d out[..., i, j]
             grad_wg += np.einsum("ngo,ngchw->gochw", g, xg[..., rows, cols])
             grad_xg[..., rows, cols] += np.einsum("ngo,gochw->ngchw", g, wg)
@@ -438,7 +328,7 @@ def conv2d_backward(
 def _check_pool_args(input, kernel_size, stride, padding, dilation=None):
     """Validate pooling arguments; return ``x`` with a batch axis, ``batched``, the four
     hyper-parameters as pairs and the output size (``dilation=None``: no such argument)."""
-    input = _check_array("input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
+    input = check_array("input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
     batched = input.ndim == 4
     x = input if batched else input[np.newaxis]  # (N, C, H, W)
     k = check_tuple("kernel_size", kernel_size, 2, minimum=1)
@@ -447,7 +337,7 @@ def _check_pool_args(input, kernel_size, stride, padding, dilation=None):
     extra = {}  # avg_pool2d has no dilation argument
     if dilation is not None:
         extra["dilation"] = check_tuple("dilation", dilation, 2, minimum=1)
-    out_size = _output_size(
+    out_size = checked_output_size(
         pool_output_size, f"kernel_size {k}", x, k, stride=s, padding=p, **extra
     )
     return x, batched, k, s, p, extra.get("dilation", (1, 1)), out_size
@@ -455,10 +345,10 @@ def _check_pool_args(input, kernel_size, stride, padding, dilation=None):
 
 def max_pool2d(
     input: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
 ) -> np.ndarray:
     """2D max pooling, like ``torch.nn.functional.max_pool2d`` (with ``ceil_mode=False``).
 
@@ -486,16 +376,16 @@ def max_pool2d(
     out = np.empty((*x.shape[:2], h_out, w_out), dtype=x.dtype)
     for i in range(h_out):
         for j in range(w_out):
-            window = x[..., _window(i, sh, dh, kh), _window(j, sw, dw, kw)]  # (N, C, kH, kW)
-            out[..., i, j] = window.max(axis=(-2, -1))
+            patch = x[..., window(i, sh, dh, kh), window(j, sw, dw, kw)]  # (N, C, kH, kW)
+            out[..., i, j] = patch.max(axis=(-2, -1))
     return out if batched else out[0]
 
 
 def avg_pool2d(
     input: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
 ) -> np.ndarray:
     """2D average pooling, like ``torch.nn.functional.avg_pool2d`` (with its defaults
     ``ceil_mode=False, count_include_pad=True``).
@@ -521,6 +411,6 @@ def avg_pool2d(
     out = np.empty((*x.shape[:2], h_out, w_out), dtype=dtype)
     for i in range(h_out):
         for j in range(w_out):
-            window = x[..., _window(i, sh, 1, kh), _window(j, sw, 1, kw)]  # (N, C, kH, kW)
-            out[..., i, j] = window.mean(axis=(-2, -1))
+            patch = x[..., window(i, sh, 1, kh), window(j, sw, 1, kw)]  # (N, C, kH, kW)
+            out[..., i, j] = patch.mean(axis=(-2, -1))
     return out if batched else out[0]

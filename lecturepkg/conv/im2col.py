@@ -24,48 +24,21 @@ tested against them and against the loop versions.
 
 from __future__ import annotations
 
-from typing import Sequence, Union
-
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from lecturepkg._checks import check_tuple
-from lecturepkg.conv.arithmetic import conv_output_size
-from lecturepkg.conv.functional import (
-    _check_array,
-    _check_conv_args,
-    _check_hyper,
-    _dtype,
-    _output_size,
+from lecturepkg.conv._args import (
+    IntOrTuple,
+    check_array,
+    check_conv_args,
+    check_hyper,
+    checked_output_size,
+    result_dtype,
+    sliding_windows,
 )
-
-IntOrTuple = Union[int, Sequence[int]]
+from lecturepkg.conv.arithmetic import conv_output_size
 
 __all__ = ["im2col", "conv1d_fast", "conv2d_fast", "conv3d_fast"]
-
-
-def _sliding_windows(
-    x: np.ndarray,
-    kernel_size: tuple,
-    stride: tuple,
-    padding: tuple,
-    dilation: tuple,
-) -> np.ndarray:
-    """All the windows a convolution sees, as a strided view (checked arguments only).
-
-    ``x`` is ``(N, C, *size)`` with ``D = len(kernel_size)`` spatial axes; the result is
-    ``(N, C, *out_size, *kernel_size)`` where ``windows[n, c, i, u]`` is the padded input at
-    ``i*stride + u*dilation`` (axis by axis). Only the padding is a copy.
-    """
-    dims = len(kernel_size)
-    spatial = tuple(range(2, 2 + dims))
-    if any(padding):
-        x = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])  # (N, C, *padded)
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))  # dilated kernel
-    windows = sliding_window_view(x, span, axis=spatial)  # (N, C, *positions, *span): a view
-    stride_steps = tuple(slice(None, None, s) for s in stride)  # every s-th window
-    dilation_steps = tuple(slice(None, None, d) for d in dilation)  # every d-th tap
-    return windows[(slice(None), slice(None), *stride_steps, *dilation_steps)]
 
 
 def im2col(
@@ -96,7 +69,7 @@ def im2col(
             [3, 4, 6, 7],
             [4, 5, 7, 8]]])
     """
-    input = _check_array("input", input, None, "(N, C, *size)")
+    input = check_array("input", input, None, "(N, C, *size)")
     if input.ndim < 3:
         raise ValueError(
             f"input must be batched, (N, C, *size) with at least one spatial axis, "
@@ -104,11 +77,11 @@ def im2col(
         )
     dims = input.ndim - 2
     k = check_tuple("kernel_size", kernel_size, dims, minimum=1)
-    s, p, d = _check_hyper(dims, stride, padding, dilation)
-    out_size = _output_size(
+    s, p, d = check_hyper(dims, stride, padding, dilation)
+    out_size = checked_output_size(
         conv_output_size, f"kernel_size {k}", input, k, stride=s, padding=p, dilation=d
     )
-    windows = _sliding_windows(input, k, s, p, d)  # (N, C, *out_size, *k), a view
+    windows = sliding_windows(input, k, s, p, d)  # (N, C, *out_size, *k), a view
     n, c = input.shape[:2]
     # move the kernel axes next to the channel axis: (N, C, *k, *out_size)
     order = (0, 1, *range(2 + dims, 2 + 2 * dims), *range(2, 2 + dims))
@@ -117,10 +90,10 @@ def im2col(
 
 def _conv_fast(input, weight, bias, stride, padding, dilation, groups, dims: int):
     """im2col convolution with ``dims`` spatial axes: one batched matrix product."""
-    x, weight, bias, groups, batched = _check_conv_args(input, weight, bias, groups, dims)
-    s, p, d = _check_hyper(dims, stride, padding, dilation)
+    x, weight, bias, groups, batched = check_conv_args(input, weight, bias, groups, dims)
+    s, p, d = check_hyper(dims, stride, padding, dilation)
     kernel_size = weight.shape[2:]
-    out_size = _output_size(
+    out_size = checked_output_size(
         conv_output_size, f"weight of shape {weight.shape}", x, kernel_size,
         stride=s, padding=p, dilation=d,
     )
@@ -128,7 +101,7 @@ def _conv_fast(input, weight, bias, stride, padding, dilation, groups, dims: int
     cols = im2col(x, kernel_size, s, p, d)  # (N, C_in * prod(k), L)
     cols = cols.reshape(n, groups, -1, cols.shape[-1])  # (N, G, C_in/G * prod(k), L)
     w = weight.reshape(groups, c_out // groups, -1)  # (G, C_out/G, C_in/G * prod(k))
-    dtype = _dtype(x, weight, bias)
+    dtype = result_dtype(x, weight, bias)
     out = np.matmul(w.astype(dtype, copy=False), cols.astype(dtype, copy=False))
     out = out.reshape(n, c_out, *out_size)  # (N, G, C_out/G, L) -> (N, C_out, *out_size)
     if bias is not None:

@@ -21,23 +21,20 @@ tests check that the two agree, and that both agree with ``torch.nn.functional.c
 
 from __future__ import annotations
 
-from typing import Sequence, Union
-
 import numpy as np
 
 from lecturepkg._checks import check_ndarray
-from lecturepkg.conv.arithmetic import conv_output_size
-from lecturepkg.conv.functional import (
-    _check_conv_args,
-    _check_grad_output,
-    _check_hyper,
-    _dtype,
-    _output_size,
-    _split_groups,
-    _window,
+from lecturepkg.conv._args import (
+    IntOrTuple,
+    check_conv_args,
+    check_grad_output,
+    check_hyper,
+    checked_output_size,
+    result_dtype,
+    split_groups,
+    window,
 )
-
-IntOrTuple = Union[int, Sequence[int]]
+from lecturepkg.conv.arithmetic import conv_output_size
 
 __all__ = ["convnd", "conv3d", "convnd_backward", "conv3d_backward"]
 
@@ -60,14 +57,14 @@ def _spatial_dims(weight, expected: int | None = None) -> int:
 
 def _prepare(input, weight, bias, stride, padding, dilation, groups, dims):
     """Check the arguments; return the padded input split in groups and the settings."""
-    x, weight, bias, groups, batched = _check_conv_args(input, weight, bias, groups, dims)
-    stride, padding, dilation = _check_hyper(dims, stride, padding, dilation)
-    out_size = _output_size(
+    x, weight, bias, groups, batched = check_conv_args(input, weight, bias, groups, dims)
+    stride, padding, dilation = check_hyper(dims, stride, padding, dilation)
+    out_size = checked_output_size(
         conv_output_size, f"weight of shape {weight.shape}", x, weight.shape[2:],
         stride=stride, padding=padding, dilation=dilation,
     )
     x_pad = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])  # (N, C_in, *padded)
-    xg, wg = _split_groups(x_pad, weight, groups)
+    xg, wg = split_groups(x_pad, weight, groups)
     # xg: (N, G, C_in/G, *padded); wg: (G, C_out/G, C_in/G, *kernel_size)
     return x, weight, bias, batched, xg, wg, stride, padding, dilation, tuple(out_size)
 
@@ -75,7 +72,7 @@ def _prepare(input, weight, bias, stride, padding, dilation, groups, dims):
 def _windows_at(position, stride, dilation, kernel_size) -> tuple:
     """The slices of the padded input that output ``position`` sees, one per spatial axis."""
     return tuple(
-        _window(i, s, d, k) for i, s, d, k in zip(position, stride, dilation, kernel_size)
+        window(i, s, d, k) for i, s, d, k in zip(position, stride, dilation, kernel_size)
     )
 
 
@@ -117,7 +114,7 @@ def convnd(
     n, (c_out, _, *kernel_size) = x.shape[0], weight.shape
     g = wg.shape[0]
     w_flat = wg.reshape(g, c_out // g, -1)  # (G, C_out/G, C_in/G * prod(kernel_size))
-    out = np.zeros((n, g, c_out // g, *out_size), dtype=_dtype(x, weight, bias))
+    out = np.zeros((n, g, c_out // g, *out_size), dtype=result_dtype(x, weight, bias))
     for position in np.ndindex(*out_size):  # every output position, in row-major order
         patch = xg[(..., *_windows_at(position, stride, dilation, kernel_size))]
         patch = patch.reshape(n, g, -1)  # (N, G, C_in/G * prod(kernel_size)): the window
@@ -189,11 +186,11 @@ def convnd_backward(
         input, weight, None, stride, padding, dilation, groups, dims
     )
     (n, c_in, *size), (c_out, _, *kernel_size) = x.shape, weight.shape
-    gy = _check_grad_output(grad_output, (n, c_out, *out_size), batched)  # (N, C_out, *out)
+    gy = check_grad_output(grad_output, (n, c_out, *out_size), batched)  # (N, C_out, *out)
     g = wg.shape[0]
     gyg = gy.reshape(n, g, c_out // g, *out_size)  # (N, G, C_out/G, *out_size)
     w_flat = wg.reshape(g, c_out // g, -1)  # (G, C_out/G, C_in/G * prod(kernel_size))
-    dtype = _dtype(gy, x, weight)
+    dtype = result_dtype(gy, x, weight)
     grad_xg = np.zeros(xg.shape, dtype)  # (N, G, C_in/G, *padded)
     grad_w_flat = np.zeros(w_flat.shape, dtype)
     for position in np.ndindex(*out_size):

@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any, Sequence
 
 import numpy as np
 
 from lecturepkg._checks import check_int, check_shape_of, check_tuple
-
-IntOrTuple = Union[int, tuple]
+from lecturepkg.conv._args import IntOrTuple
 
 __all__ = [
     "ReceptiveField",

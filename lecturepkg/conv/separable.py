@@ -21,15 +21,13 @@ followed by a ``1 x 1`` one; Chollet 2017), separates channels instead of axes;
 from __future__ import annotations
 
 import numbers
-from typing import Sequence, Union
 
 import numpy as np
 
 from lecturepkg._checks import check_int, check_ndarray, check_tuple
+from lecturepkg.conv._args import IntOrTuple
 from lecturepkg.conv.arithmetic import conv_output_size
 from lecturepkg.conv.functional import conv2d
-
-IntOrPair = Union[int, Sequence[int]]
 
 __all__ = [
     "outer_kernel",
@@ -154,8 +152,8 @@ def separable_conv2d(
     column: np.ndarray,
     row: np.ndarray,
     bias: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
 ) -> np.ndarray:
     """Correlate every channel with the rank-1 kernel ``column ⊗ row``, in two 1D passes.
 
@@ -230,10 +228,10 @@ def sobel_kernels() -> tuple[np.ndarray, np.ndarray]:
 
 
 def separable_cost(
-    kernel_size: IntOrPair,
+    kernel_size: IntOrTuple,
     in_channels: int = 1,
     out_channels: int = 1,
-    output_size: IntOrPair = 1,
+    output_size: IntOrTuple = 1,
 ) -> dict[str, dict[str, int]]:
     """Parameters and multiply-accumulates (MACs) of three ways to map ``in_channels`` to
     ``out_channels`` maps with a ``kH x kW`` receptive field (no bias, one sample):

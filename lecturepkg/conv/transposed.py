@@ -34,16 +34,15 @@ is :func:`lecturepkg.conv.arithmetic.conv_transpose_output_size`.
 from __future__ import annotations
 
 import math
-from typing import Sequence, Union
+from typing import Sequence
 
 import numpy as np
 
 from lecturepkg._checks import check_int, check_shape_of, check_tuple
+from lecturepkg.conv._args import IntOrTuple, check_array, check_transpose_hyper, window
 from lecturepkg.conv.arithmetic import conv_output_size, conv_transpose_output_size
-from lecturepkg.conv.functional import _check_array, _window, conv1d, conv2d
+from lecturepkg.conv.functional import conv1d, conv2d
 from lecturepkg.conv.nd import conv3d
-
-IntOrTuple = Union[int, Sequence[int]]
 
 __all__ = [
     "conv_transpose1d",
@@ -70,10 +69,10 @@ def _check_transpose_args(input, weight, bias, groups, dims: int):
     Returns ``(x, weight, bias, groups, batched)`` where ``x`` always has a batch axis.
     """
     spatial, kernel = _SPATIAL[dims], _KERNEL[dims]
-    input = _check_array(
+    input = check_array(
         "input", input, (dims + 1, dims + 2), f"(N, C_in, {spatial}) or (C_in, {spatial})"
     )
-    weight = _check_array("weight", weight, dims + 2, f"(C_in, C_out/groups, {kernel})")
+    weight = check_array("weight", weight, dims + 2, f"(C_in, C_out/groups, {kernel})")
     groups = check_int("groups", groups, minimum=1)
     batched = input.ndim == dims + 2
     x = input if batched else input[np.newaxis]  # (N, C_in, *spatial)
@@ -90,22 +89,13 @@ def _check_transpose_args(input, weight, bias, groups, dims: int):
         )
     c_out = weight.shape[1] * groups
     if bias is not None:
-        bias = _check_array("bias", bias, 1, "(C_out,)")
+        bias = check_array("bias", bias, 1, "(C_out,)")
         if bias.shape != (c_out,):
             raise ValueError(
                 f"bias must have shape (C_out,) = ({c_out},) (weight.shape[1] * groups), "
                 f"got {bias.shape}"
             )
     return x, weight, bias, groups, batched
-
-
-def _check_hyper(dims: int, stride, padding, output_padding, dilation):
-    return (
-        check_tuple("stride", stride, dims, minimum=1),
-        check_tuple("padding", padding, dims, minimum=0),
-        check_tuple("output_padding", output_padding, dims, minimum=0),
-        check_tuple("dilation", dilation, dims, minimum=1),
-    )
 
 
 def _transpose_output_size(x, kernel, s, p, op, d) -> tuple[int, ...]:
@@ -136,7 +126,7 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     at the far end (zeros where the canvas ends).
     """
     x, weight, bias, groups, batched = _check_transpose_args(input, weight, bias, groups, dims)
-    s, p, op, d = _check_hyper(dims, stride, padding, output_padding, dilation)
+    s, p, op, d = check_transpose_hyper(dims, stride, padding, output_padding, dilation)
     (n, c_in, *in_size), (_, c_out_g, *k) = x.shape, weight.shape
     out_size = _transpose_output_size(x, k, s, p, op, d)
 
@@ -151,7 +141,7 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     for pos in np.ndindex(*in_size):
         value = xg[(..., *pos)]  # (N, G, C_in/G): the input vector at this position
         stamp = np.einsum("ngc,gco...->ngo...", value, wg)  # (N, G, C_out/G, *k): scaled kernel
-        where = tuple(_window(i, si, di, ki) for i, si, di, ki in zip(pos, s, d, k))
+        where = tuple(window(i, si, di, ki) for i, si, di, ki in zip(pos, s, d, k))
         canvas[(..., *where)] += stamp  # overlap-add
     crop = tuple(slice(pi, pi + oi) for pi, oi in zip(p, out_size))  # drop `padding` each side
     out = canvas[(..., *crop)].reshape(n, groups * c_out_g, *out_size)  # (N, C_out, *out_size)
@@ -291,7 +281,7 @@ def conv_matrix(
            [0, 0, 1, 2, 3, 0],
            [0, 0, 0, 1, 2, 3]])
     """
-    weight = _check_array("weight", weight, None, "(C_out, C_in/groups, *kernel_size)")
+    weight = check_array("weight", weight, None, "(C_out, C_in/groups, *kernel_size)")
     if weight.ndim < 3:
         raise ValueError(
             f"weight must have shape (C_out, C_in/groups, *kernel_size) with at least one "
@@ -358,15 +348,15 @@ def conv_transpose_via_matrix(
     >>> conv_transpose_via_matrix(np.array([[1, 10]]), np.array([[[1, 2, 3]]]))
     array([[ 1, 12, 23, 30]])
     """
-    weight = _check_array("weight", weight, None, "(C_in, C_out/groups, *kernel_size)")
+    weight = check_array("weight", weight, None, "(C_in, C_out/groups, *kernel_size)")
     if weight.ndim < 3:
         raise ValueError(
             f"weight must have shape (C_in, C_out/groups, *kernel_size), got {weight.shape}"
         )
     dims = weight.ndim - 2
-    input = _check_array("input", input, dims + 1, "(C_in, *spatial) (one unbatched sample)")
+    input = check_array("input", input, dims + 1, "(C_in, *spatial) (one unbatched sample)")
     x, weight, _, groups, _ = _check_transpose_args(input, weight, None, groups, dims)
-    s, p, op, d = _check_hyper(dims, stride, padding, output_padding, dilation)
+    s, p, op, d = check_transpose_hyper(dims, stride, padding, output_padding, dilation)
     in_size, k = input.shape[1:], weight.shape[2:]
     out_size = _transpose_output_size(x, k, s, p, op, d)
 
@@ -425,7 +415,7 @@ def conv_transpose_via_conv(
     >>> conv_transpose_via_conv(np.array([[1, 10]]), np.array([[[1, 2, 3]]]), stride=2)
     array([[ 1,  2, 13, 20, 30]])
     """
-    weight = _check_array("weight", weight, None, "(C_in, C_out/groups, *kernel_size)")
+    weight = check_array("weight", weight, None, "(C_in, C_out/groups, *kernel_size)")
     if weight.ndim not in (3, 4, 5):
         raise ValueError(
             f"weight must be 3-D, 4-D or 5-D (C_in, C_out/groups, *kernel_size) for a 1D, 2D "
@@ -433,7 +423,7 @@ def conv_transpose_via_conv(
         )
     dims = weight.ndim - 2
     x, weight, _, groups, batched = _check_transpose_args(input, weight, None, groups, dims)
-    s, p, op, d = _check_hyper(dims, stride, padding, output_padding, dilation)
+    s, p, op, d = check_transpose_hyper(dims, stride, padding, output_padding, dilation)
     (n, c_in, *in_size), (_, c_out_g, *k) = x.shape, weight.shape
     _transpose_output_size(x, k, s, p, op, d)  # validates output_padding and the size
 

@@ -22,7 +22,8 @@ import itertools
 import numpy as np
 
 from lecturepkg._checks import check_int, check_ndarray, check_tuple
-from lecturepkg.conv.arithmetic import _per_axis, conv_transpose_output_size
+from lecturepkg.conv._args import per_axis
+from lecturepkg.conv.arithmetic import conv_transpose_output_size
 
 __all__ = ["overlap_count", "overlap_count_1d", "checkerboard_score", "phase_means"]
 
@@ -72,7 +73,7 @@ def overlap_count(
     array when every argument is an int). Along each axis the counts depend only on that
     axis, so the map is the outer product of :func:`overlap_count_1d` vectors.
     """
-    _, axes = _per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
+    _, axes = per_axis(input_size=input_size, kernel_size=kernel_size, stride=stride,
                         padding=padding, output_padding=output_padding, dilation=dilation)
     conv_transpose_output_size(*zip(*axes))  # as tuples: errors name the dimension
     counts = np.ones((), dtype=np.int64)

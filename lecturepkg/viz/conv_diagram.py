@@ -17,7 +17,7 @@ from lecturepkg._checks import check_int, check_tuple
 from lecturepkg.conv.arithmetic import conv_output_size, effective_kernel_size
 from lecturepkg.viz.grids import NotebookFigure
 
-__all__ = ["draw_conv2d", "kernel_taps", "format_size"]
+__all__ = ["draw_conv2d", "kernel_taps", "format_size", "format_param"]
 
 INPUT_COLOR = "#8fb8de"  # input cells
 PADDING_COLOR = "white"  # zero padding (dashed outline)
@@ -36,7 +36,7 @@ def format_size(size: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in size)
 
 
-def _format_param(value: tuple[int, int]) -> str:
+def format_param(value: tuple[int, int]) -> str:
     """``(2, 2)`` -> ``'2'``; ``(2, 1)`` -> ``'(2, 1)'``, like torch's repr of a layer."""
     return str(value[0]) if value[0] == value[1] else str(tuple(value))
 
@@ -155,14 +155,14 @@ def draw_conv2d(
         ax.plot([left + span[1], x0 + oj], [y_in, y_out], color="0.4", linewidth=0.8,
                 linestyle=":", zorder=1)
 
-    pad_note = f" + padding {_format_param(p)}" if any(p) else ""
+    pad_note = f" + padding {format_param(p)}" if any(p) else ""
     ax.text(Wp / 2, Hp + 0.4, f"input {format_size((H, W))}{pad_note}",
             ha="center", va="top", fontsize=9)
     ax.text(x0 + ow / 2, max(Hp, y0 + oh) + 0.4, f"output {format_size((oh, ow))}",
             ha="center", va="top", fontsize=9)
     ax.set_title(
-        f"kernel {_format_param(k)}, stride {_format_param(s)}, padding {_format_param(p)}, "
-        f"dilation {_format_param(d)}",
+        f"kernel {format_param(k)}, stride {format_param(s)}, padding {format_param(p)}, "
+        f"dilation {format_param(d)}",
         fontsize=10,
     )
     ax.set_xlim(-0.3, x0 + ow + 0.3)

@@ -31,7 +31,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch, Polygon, Rectangle
 
-from lecturepkg._checks import check_int
+from lecturepkg._checks import check_int, check_tuple
 from lecturepkg.conv.arithmetic import conv_transpose_output_size, effective_kernel_size
 from lecturepkg.viz.checkerboard import overlap_count, overlap_count_1d
 from lecturepkg.viz.conv_diagram import (
@@ -41,8 +41,7 @@ from lecturepkg.viz.conv_diagram import (
     OUTPUT_HIGHLIGHT_COLOR,
     PADDING_COLOR,
     TAP_COLOR,
-    _format_param,
-    _pair,
+    format_param,
     format_size,
 )
 from lecturepkg.viz.grids import NotebookFigure
@@ -155,12 +154,12 @@ def transposed_geometry(
 def _check_settings(input_size, kernel_size, stride, padding, output_padding, dilation):
     """Per-axis settings as pairs, validated (torch's rules for ConvTranspose2d)."""
     values = (
-        _pair("input_size", input_size, 1),
-        _pair("kernel_size", kernel_size, 1),
-        _pair("stride", stride, 1),
-        _pair("padding", padding, 0),
-        _pair("output_padding", output_padding, 0),
-        _pair("dilation", dilation, 1),
+        check_tuple("input_size", input_size, 2, minimum=1),
+        check_tuple("kernel_size", kernel_size, 2, minimum=1),
+        check_tuple("stride", stride, 2, minimum=1),
+        check_tuple("padding", padding, 2, minimum=0),
+        check_tuple("output_padding", output_padding, 2, minimum=0),
+        check_tuple("dilation", dilation, 2, minimum=1),
     )
     conv_transpose_output_size(*values)  # raises ValueError naming the offending argument
     return values
@@ -185,11 +184,11 @@ def _check_ax(ax, figsize) -> Axes:
 
 
 def _settings_title(k, s, p, op, d) -> str:
-    title = f"kernel {_format_param(k)}, stride {_format_param(s)}, padding {_format_param(p)}"
+    title = f"kernel {format_param(k)}, stride {format_param(s)}, padding {format_param(p)}"
     if any(op):
-        title += f", output padding {_format_param(op)}"
+        title += f", output padding {format_param(op)}"
     if any(v != 1 for v in d):
-        title += f", dilation {_format_param(d)}"
+        title += f", dilation {format_param(d)}"
     return title
 
 
@@ -282,10 +281,10 @@ def draw_conv_transpose2d(
         ax.plot([left + span[1], x0 + oj], [y_in, y_out], color="0.4", linewidth=0.8,
                 linestyle=":", zorder=1)
 
-    frames = f"frame {_format_param((gh.frame_lo, gw.frame_lo))}"
+    frames = f"frame {format_param((gh.frame_lo, gw.frame_lo))}"
     if any(op):
-        frames += f" (+{_format_param(op)} after)"
-    zeros = _format_param(tuple(x - 1 for x in s))
+        frames += f" (+{format_param(op)} after)"
+    zeros = format_param(tuple(x - 1 for x in s))
     ax.text(cols / 2, rows + 0.4,
             f"input {format_size(i)}, {zeros} zero{'' if zeros == '1' else 's'} between, "
             f"{frames}", ha="center", va="top", fontsize=9)
