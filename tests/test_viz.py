@@ -36,7 +36,6 @@ from lecturepkg.viz.explorer import SLIDER_RANGES, ConvExplorer, StaticExplorer 
 from lecturepkg.viz.grids import (  # noqa: E402
     HIGHLIGHT_COLOR,
     NotebookFigure,
-    correlate2d_valid,
 )
 
 FAST = settings(max_examples=30, deadline=None)
@@ -137,24 +136,6 @@ def test_show_grid_bad_input():
 
 
 # ------------------------------------------------------------------ correlation steps
-
-
-@FAST
-@given(
-    H=st.integers(1, 7), W=st.integers(1, 7), h=st.integers(1, 4), w=st.integers(1, 4),
-    seed=st.integers(0, 2**16),
-)
-def test_correlate2d_valid_matches_scipy(H, W, h, w, seed):
-    rng = np.random.default_rng(seed)
-    image, kernel = rng.normal(size=(H, W)), rng.normal(size=(h, w))
-    if h > H or w > W:
-        with pytest.raises(ValueError, match="kernel"):
-            correlate2d_valid(image, kernel)
-        return
-    np.testing.assert_allclose(
-        correlate2d_valid(image, kernel), scipy.signal.correlate2d(image, kernel, "valid"),
-        rtol=1e-12, atol=1e-12,
-    )
 
 
 def test_draw_correlation_steps_panels_and_partial_output():

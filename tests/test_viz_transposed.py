@@ -21,17 +21,17 @@ from hypothesis import strategies as st  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from helpers import new_ax, with_gid  # noqa: E402
-from lecturepkg.viz.checkerboard import (  # noqa: E402
+from lecturepkg.conv.checkerboard import (  # noqa: E402
     checkerboard_score,
     overlap_count,
     overlap_count_1d,
     phase_means,
 )
+from lecturepkg.conv.transposed import transposed_geometry  # noqa: E402
 from lecturepkg.viz.transposed_diagram import (  # noqa: E402
     draw_conv_transpose2d,
     draw_overlap_add,
     draw_overlap_add1d,
-    transposed_geometry,
 )
 from lecturepkg.output import STATIC_ENV  # noqa: E402
 from lecturepkg.viz.transposed_explorer import (  # noqa: E402

@@ -16,6 +16,12 @@ from lecturepkg.conv.arithmetic import (
     pool_output_size,
 )
 from lecturepkg.conv.causal import causal_conv1d, causal_padding
+from lecturepkg.conv.checkerboard import (
+    checkerboard_score,
+    overlap_count,
+    overlap_count_1d,
+    phase_means,
+)
 from lecturepkg.conv.depthwise import depthwise_conv2d, depthwise_separable_conv2d, pointwise_conv2d
 from lecturepkg.conv.functional import (
     avg_pool2d,
@@ -49,6 +55,7 @@ from lecturepkg.conv.transposed import (
     conv_transpose3d,
     conv_transpose_via_conv,
     conv_transpose_via_matrix,
+    transposed_geometry,
 )
 
 __all__ = [
@@ -65,5 +72,6 @@ __all__ = [
     "outer_kernel", "factorize_kernel", "rank1_approximation", "separable_conv2d", "sobel_kernels",
     "separable_cost",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_matrix",
-    "conv_transpose_via_matrix", "conv_transpose_via_conv",
+    "conv_transpose_via_matrix", "conv_transpose_via_conv", "transposed_geometry",
+    "overlap_count", "overlap_count_1d", "phase_means", "checkerboard_score",
 ]

@@ -19,7 +19,8 @@ describe it in three equivalent ways, and this module implements each one:
    between the input values, pad by ``dilation * (kernel_size - 1) - padding`` on each
    side, and correlate with the kernel flipped in space and with its input and output
    channels swapped. Easy to build from an ordinary convolution, wasteful to run (most of
-   the products are with inserted zeros).
+   the products are with inserted zeros). :func:`transposed_geometry` gives the lengths of
+   this construction along one axis (the transposed-convolution diagrams draw them).
 
 Argument order, names and weight layout follow ``torch.nn.functional.conv_transpose2d``::
 
@@ -34,6 +35,7 @@ is :func:`lecturepkg.conv.arithmetic.conv_transpose_output_size`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -51,6 +53,8 @@ __all__ = [
     "conv_matrix",
     "conv_transpose_via_matrix",
     "conv_transpose_via_conv",
+    "TransposedGeometry",
+    "transposed_geometry",
 ]
 
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
@@ -373,6 +377,92 @@ def conv_transpose_via_matrix(
 # ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TransposedGeometry:
+    """The equivalent direct convolution of a transposed convolution, along one axis.
+
+    The input's ``input_size`` cells are spread ``stride`` apart (``stuffed`` cells in all),
+    then framed by ``frame_lo`` zeros before and ``frame_hi`` zeros after; a negative frame
+    crops instead. A stride-1 convolution of the flipped kernel (same dilation) over the
+    ``effective`` framed cells yields the ``output`` cells of the transposed convolution.
+    """
+
+    input_size: int
+    kernel_size: int
+    stride: int
+    padding: int
+    output_padding: int
+    dilation: int
+    stuffed: int  # (i - 1) s + 1
+    frame_lo: int  # d (k - 1) - p
+    frame_hi: int  # d (k - 1) - p + output_padding
+    output: int  # (i - 1) s - 2p + d (k - 1) + output_padding + 1
+
+    @property
+    def pad_lo(self) -> int:
+        """Zero cells added before the stuffed input."""
+        return max(self.frame_lo, 0)
+
+    @property
+    def pad_hi(self) -> int:
+        """Zero cells added after the stuffed input."""
+        return max(self.frame_hi, 0)
+
+    @property
+    def crop_lo(self) -> int:
+        """Stuffed cells cut off at the start (negative frame)."""
+        return max(-self.frame_lo, 0)
+
+    @property
+    def crop_hi(self) -> int:
+        """Stuffed cells cut off at the end (negative frame)."""
+        return max(-self.frame_hi, 0)
+
+    @property
+    def drawn(self) -> int:
+        """Cells laid out along this axis: frame, stuffed input, frame (cropped cells kept)."""
+        return self.pad_lo + self.stuffed + self.pad_hi
+
+    @property
+    def effective(self) -> int:
+        """Cells the direct convolution slides over, ``stuffed + frame_lo + frame_hi``."""
+        return self.stuffed + self.frame_lo + self.frame_hi
+
+    def input_cell(self, n: int) -> int:
+        """Index of original input cell ``n`` in that layout."""
+        return self.pad_lo + n * self.stride
+
+    def taps(self, o: int) -> list[int]:
+        """Indices in that layout that output ``o`` reads, one per kernel tap."""
+        return [self.crop_lo + o + a * self.dilation for a in range(self.kernel_size)]
+
+
+def transposed_geometry(
+    input_size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> TransposedGeometry:
+    """One axis of the equivalent direct convolution (Dumoulin & Visin 2016, section 4.6).
+
+    >>> g = transposed_geometry(2, 3, stride=2, padding=1, output_padding=1)
+    >>> (g.stuffed, g.frame_lo, g.frame_hi, g.output)
+    (3, 1, 2, 4)
+    """
+    out = conv_transpose_output_size(input_size, kernel_size, stride, padding, output_padding,
+                                     dilation)  # validates the arguments
+    frame = dilation * (kernel_size - 1) - padding
+    return TransposedGeometry(
+        input_size, kernel_size, stride, padding, output_padding, dilation,
+        stuffed=(input_size - 1) * stride + 1,
+        frame_lo=frame,
+        frame_hi=frame + output_padding,
+        output=out,
+    )
+
+
 def _pad_or_crop(x: np.ndarray, before: Sequence[int], after: Sequence[int]) -> np.ndarray:
     """Zero-pad (positive amounts) or crop (negative amounts) the spatial axes of ``x``."""
     widths = [(0, 0), (0, 0)] + [(max(b, 0), max(a, 0)) for b, a in zip(before, after)]
@@ -426,14 +516,14 @@ def conv_transpose_via_conv(
     s, p, op, d = check_transpose_hyper(dims, stride, padding, output_padding, dilation)
     (n, c_in, *in_size), (_, c_out_g, *k) = x.shape, weight.shape
     _transpose_output_size(x, k, s, p, op, d)  # validates output_padding and the size
+    # each axis of the equivalent convolution: stuffed length, frame before and after
+    axes = [transposed_geometry(*axis) for axis in zip(in_size, k, s, p, op, d)]
 
     # 1. zero-stuffing: stride - 1 zeros between input values
-    stuffed = np.zeros((n, c_in, *[(i - 1) * si + 1 for i, si in zip(in_size, s)]), x.dtype)
+    stuffed = np.zeros((n, c_in, *[g.stuffed for g in axes]), x.dtype)
     stuffed[(..., *[slice(None, None, si) for si in s])] = x
-    # 2. padding d(k-1) - p on both sides, output_padding more on the far side
-    before = [di * (ki - 1) - pi for di, ki, pi in zip(d, k, p)]
-    after = [b + oi for b, oi in zip(before, op)]
-    stuffed = _pad_or_crop(stuffed, before, after)
+    # 2. a frame of d(k-1) - p zeros on both sides, output_padding more on the far side
+    stuffed = _pad_or_crop(stuffed, [g.frame_lo for g in axes], [g.frame_hi for g in axes])
     # 3. the kernel of the equivalent convolution: (C_out, C_in/G, *k), flipped in space
     w = weight.reshape(groups, c_in // groups, c_out_g, *k)  # (G, C_in/G, C_out/G, *k)
     w = w.swapaxes(1, 2).reshape(groups * c_out_g, c_in // groups, *k)

@@ -11,8 +11,9 @@
 - :mod:`~lecturepkg.viz.pooling`: pooling windows and equivariance pictures.
 - :mod:`~lecturepkg.viz.training`: learning curves and misclassified examples.
 - :mod:`~lecturepkg.viz.receptive_field`: stacks of dilated/causal 1D layers (WaveNet style).
-- :mod:`~lecturepkg.viz.transposed_diagram`, :mod:`~lecturepkg.viz.transposed_explorer`,
-  :mod:`~lecturepkg.viz.checkerboard`: transposed convolutions, overlap-add and checkerboards.
+- :mod:`~lecturepkg.viz.transposed_diagram`, :mod:`~lecturepkg.viz.transposed_explorer`:
+  transposed convolutions, overlap-add and checkerboards (the numbers they draw come from
+  :mod:`lecturepkg.conv.transposed` and :mod:`lecturepkg.conv.checkerboard`).
 
 Every function draws on ``matplotlib.figure.Figure``/``Axes`` objects and never opens a window.
 """
@@ -20,16 +21,10 @@ Every function draws on ``matplotlib.figure.Figure``/``Axes`` objects and never 
 from lecturepkg.viz.conv_diagram import draw_conv2d, kernel_taps
 from lecturepkg.viz.explorer import conv_explorer, explorer_figure
 from lecturepkg.viz.grids import draw_correlation_steps, show_grid
-from lecturepkg.viz.checkerboard import checkerboard_score, overlap_count, phase_means
 from lecturepkg.viz.pooling import draw_equivariance, draw_pooling, pool_windows
 from lecturepkg.viz.receptive_field import draw_dilated_stack, stack_graph
 from lecturepkg.viz.training import plot_history, plot_misclassified
-from lecturepkg.viz.transposed_diagram import (
-    draw_conv_transpose2d,
-    draw_overlap_add,
-    draw_overlap_add1d,
-    transposed_geometry,
-)
+from lecturepkg.viz.transposed_diagram import draw_conv_transpose2d, draw_overlap_add, draw_overlap_add1d
 from lecturepkg.viz.transposed_explorer import transposed_explorer, transposed_explorer_figure
 
 __all__ = [
@@ -42,7 +37,6 @@ __all__ = [
     "draw_pooling", "draw_equivariance", "pool_windows",
     "plot_history", "plot_misclassified",
     "draw_dilated_stack", "stack_graph",
-    "draw_conv_transpose2d", "draw_overlap_add", "draw_overlap_add1d", "transposed_geometry",
+    "draw_conv_transpose2d", "draw_overlap_add", "draw_overlap_add1d",
     "transposed_explorer", "transposed_explorer_figure",
-    "overlap_count", "checkerboard_score", "phase_means",
 ]

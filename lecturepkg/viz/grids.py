@@ -4,7 +4,8 @@ A small feature map, a kernel or an image patch reads best as a grid of coloured
 the value written in each cell, as in lecture slides. :func:`show_grid` draws one such grid
 on a matplotlib ``Axes``; :func:`draw_correlation_steps` uses it to show a kernel sliding over
 an image, one row of panels per output position, with the output filling up in reading order
-(row by row, the order in which ``torch.nn.functional.conv2d`` lays out its result).
+(row by row, the order in which ``torch.nn.functional.conv2d`` lays out its result); the
+output values come from the course's own :func:`~lecturepkg.conv.functional.conv2d`.
 
 Both functions are headless: they draw on ``matplotlib.figure.Figure`` objects (never pyplot)
 and never open a window, so they run under the Agg backend in tests and on a server that
@@ -24,8 +25,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from lecturepkg._checks import check_format, check_int, check_ndarray
+from lecturepkg.conv.functional import conv2d
 
-__all__ = ["NotebookFigure", "show_grid", "draw_correlation_steps", "correlate2d_valid"]
+__all__ = ["NotebookFigure", "show_grid", "draw_correlation_steps"]
 
 class NotebookFigure(Figure):
     """A pyplot-free ``Figure`` that shows itself as a PNG in a notebook.
@@ -192,25 +194,6 @@ def show_grid(
     return ax
 
 
-def correlate2d_valid(image, kernel) -> np.ndarray:
-    """Plain 2-D cross-correlation without padding, as a deep-learning ``conv2d`` computes it.
-
-    ``out[i, j] = sum_{a, b} image[i + a, j + b] * kernel[a, b]`` for a 2-D ``image`` of shape
-    ``(H, W)`` and ``kernel`` of shape ``(h, w)``; the output has shape ``(H - h + 1, W - w + 1)``.
-    The drawing helpers use it for the output grid. It is a second, single-channel version of
-    what ``lecturepkg.conv`` computes, not an independence from the package: this module
-    uses the package's argument checks.
-    """
-    image = check_ndarray("image", image, ndim=2, shape_hint="(H, W)")
-    kernel = check_ndarray("kernel", kernel, ndim=2, shape_hint="(h, w)")
-    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
-        raise ValueError(
-            f"kernel of shape {kernel.shape} does not fit in image of shape {image.shape}"
-        )
-    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)  # (H', W', h, w)
-    return np.einsum("ijab,ab->ij", windows, kernel)
-
-
 def draw_correlation_steps(
     image,
     kernel,
@@ -249,7 +232,12 @@ def draw_correlation_steps(
     kernel = check_ndarray("kernel", kernel, ndim=2, shape_hint="(h, w)")
     fmt = check_format("fmt", fmt)
     out_fmt = fmt if out_fmt is None else check_format("out_fmt", out_fmt)
-    output = correlate2d_valid(image, kernel)  # (H - h + 1, W - w + 1)
+    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+        raise ValueError(
+            f"kernel of shape {kernel.shape} does not fit in image of shape {image.shape}"
+        )
+    # the course's conv2d, one channel in and out: (1, H, W) * (1, 1, h, w) -> (1, H', W')
+    output = conv2d(image[np.newaxis], kernel[np.newaxis, np.newaxis])[0]  # (H - h + 1, W - w + 1)
     if not isinstance(positions, (list, tuple)) or len(positions) == 0:
         raise TypeError(f"positions must be a non-empty list of (i, j) pairs, got {positions!r}")
     checked = []

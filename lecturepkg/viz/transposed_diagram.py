@@ -12,18 +12,18 @@ A transposed convolution can be drawn in two ways, and this module draws both:
 - :func:`draw_overlap_add` and :func:`draw_overlap_add1d`: as what the layer computes, every
   input value painting a scaled copy of the kernel into the output, ``stride`` cells after the
   previous copy, with overlapping copies summed. Each output cell shows how many kernel taps
-  reach it (:func:`~lecturepkg.viz.checkerboard.overlap_count`); where that number varies
+  reach it (:func:`~lecturepkg.conv.checkerboard.overlap_count`); where that number varies
   periodically, the layer produces checkerboard artifacts (Odena, Dumoulin & Olah, 2016).
 
-Sizes come from :func:`lecturepkg.conv.arithmetic.conv_transpose_output_size`, so a picture
-and the formula cannot disagree. All drawing is pyplot-free (see
+Sizes come from :func:`lecturepkg.conv.arithmetic.conv_transpose_output_size` and the frame
+of the equivalent convolution from :func:`lecturepkg.conv.transposed.transposed_geometry`,
+the arithmetic that :func:`~lecturepkg.conv.transposed.conv_transpose_via_conv` computes
+with, so a picture and the computation cannot disagree. All drawing is pyplot-free (see
 :class:`~lecturepkg.viz.grids.NotebookFigure`). Patches carry a ``gid`` naming what they are,
 so tests and readers can count them.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import matplotlib
 import matplotlib.colors as mcolors
@@ -33,7 +33,8 @@ from matplotlib.patches import Patch, Polygon, Rectangle
 
 from lecturepkg._checks import check_int, check_tuple
 from lecturepkg.conv.arithmetic import conv_transpose_output_size, effective_kernel_size
-from lecturepkg.viz.checkerboard import overlap_count, overlap_count_1d
+from lecturepkg.conv.checkerboard import overlap_count, overlap_count_1d
+from lecturepkg.conv.transposed import TransposedGeometry, transposed_geometry
 from lecturepkg.viz.conv_diagram import (
     GAP,
     INPUT_COLOR,
@@ -47,8 +48,6 @@ from lecturepkg.viz.conv_diagram import (
 from lecturepkg.viz.grids import NotebookFigure
 
 __all__ = [
-    "TransposedGeometry",
-    "transposed_geometry",
     "draw_conv_transpose2d",
     "draw_overlap_add",
     "draw_overlap_add1d",
@@ -60,95 +59,6 @@ CROPPED_COLOR = "0.55"
 FOOTPRINT_COLORS = ["#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
                     "#17becf", "#bcbd22"]  # outlines of the kernel copies, cycled
 COUNT_CMAP = "Oranges"  # overlap counts: the darker, the more kernel taps
-
-
-# ------------------------------------------------------------------------ arithmetic
-
-
-@dataclass(frozen=True)
-class TransposedGeometry:
-    """The equivalent direct convolution of a transposed convolution, along one axis.
-
-    The input's ``input_size`` cells are spread ``stride`` apart (``stuffed`` cells in all),
-    then framed by ``frame_lo`` zeros before and ``frame_hi`` zeros after; a negative frame
-    crops instead. A stride-1 convolution of the flipped kernel (same dilation) over the
-    ``effective`` framed cells yields the ``output`` cells of the transposed convolution.
-    """
-
-    input_size: int
-    kernel_size: int
-    stride: int
-    padding: int
-    output_padding: int
-    dilation: int
-    stuffed: int  # (i - 1) s + 1
-    frame_lo: int  # d (k - 1) - p
-    frame_hi: int  # d (k - 1) - p + output_padding
-    output: int  # (i - 1) s - 2p + d (k - 1) + output_padding + 1
-
-    @property
-    def pad_lo(self) -> int:
-        """Zero cells drawn before the stuffed input."""
-        return max(self.frame_lo, 0)
-
-    @property
-    def pad_hi(self) -> int:
-        """Zero cells drawn after the stuffed input."""
-        return max(self.frame_hi, 0)
-
-    @property
-    def crop_lo(self) -> int:
-        """Stuffed cells cut off at the start (negative frame)."""
-        return max(-self.frame_lo, 0)
-
-    @property
-    def crop_hi(self) -> int:
-        """Stuffed cells cut off at the end (negative frame)."""
-        return max(-self.frame_hi, 0)
-
-    @property
-    def drawn(self) -> int:
-        """Cells drawn along this axis (frame, stuffed input, frame; cropped cells included)."""
-        return self.pad_lo + self.stuffed + self.pad_hi
-
-    @property
-    def effective(self) -> int:
-        """Cells the direct convolution slides over, ``stuffed + frame_lo + frame_hi``."""
-        return self.stuffed + self.frame_lo + self.frame_hi
-
-    def input_cell(self, n: int) -> int:
-        """Drawn index of original input cell ``n``."""
-        return self.pad_lo + n * self.stride
-
-    def taps(self, o: int) -> list[int]:
-        """Drawn indices that output ``o`` reads, one per kernel tap."""
-        return [self.crop_lo + o + a * self.dilation for a in range(self.kernel_size)]
-
-
-def transposed_geometry(
-    input_size: int,
-    kernel_size: int,
-    stride: int = 1,
-    padding: int = 0,
-    output_padding: int = 0,
-    dilation: int = 1,
-) -> TransposedGeometry:
-    """One axis of the equivalent direct convolution (Dumoulin & Visin 2016, section 4.6).
-
-    >>> g = transposed_geometry(2, 3, stride=2, padding=1, output_padding=1)
-    >>> (g.stuffed, g.frame_lo, g.frame_hi, g.output)
-    (3, 1, 2, 4)
-    """
-    out = conv_transpose_output_size(input_size, kernel_size, stride, padding, output_padding,
-                                     dilation)  # validates the arguments
-    frame = dilation * (kernel_size - 1) - padding
-    return TransposedGeometry(
-        input_size, kernel_size, stride, padding, output_padding, dilation,
-        stuffed=(input_size - 1) * stride + 1,
-        frame_lo=frame,
-        frame_hi=frame + output_padding,
-        output=out,
-    )
 
 
 def _check_settings(input_size, kernel_size, stride, padding, output_padding, dilation):

@@ -28,6 +28,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from lecturepkg.conv.arithmetic import conv_output_size, conv_transpose_output_size
+from lecturepkg.conv.transposed import transposed_geometry
 from lecturepkg.output import static_output
 from lecturepkg.viz._explorer_base import (
     Frame,
@@ -38,11 +39,7 @@ from lecturepkg.viz._explorer_base import (
 )
 from lecturepkg.viz.conv_diagram import draw_conv2d
 from lecturepkg.viz.grids import NotebookFigure
-from lecturepkg.viz.transposed_diagram import (
-    draw_conv_transpose2d,
-    draw_overlap_add,
-    transposed_geometry,
-)
+from lecturepkg.viz.transposed_diagram import draw_conv_transpose2d, draw_overlap_add
 
 __all__ = [
     "transposed_explorer_figure",
