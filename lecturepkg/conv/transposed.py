@@ -420,7 +420,8 @@ class TransposedGeometry:
 
     @property
     def drawn(self) -> int:
-        """Cells laid out along this axis: frame, stuffed input, frame (cropped cells kept)."""
+        """The number of cells laid out along this axis (the frames, the stuffed input and
+        the cropped cells)."""
         return self.pad_lo + self.stuffed + self.pad_hi
 
     @property
