@@ -52,7 +52,7 @@ def test_im2col_matches_torch_unfold(case):
         (hyper[key],) * dims if isinstance(hyper[key], int) else tuple(hyper[key])
         for key in ("stride", "padding", "dilation")
     )
-    cols = im2col(x, k, hyper["stride"], hyper["padding"], hyper["dilation"])
+    cols = im2col(x, k, hyper["dilation"], hyper["padding"], hyper["stride"])  # unfold's order
     np.testing.assert_array_equal(cols, torch_windows(t(x), k, s, p, d).numpy())
     if dims == 2:  # the library's own im2col
         expected = F.unfold(t(x), k, dilation=d, padding=p, stride=s).numpy()

@@ -44,9 +44,9 @@ __all__ = ["im2col", "conv1d_fast", "conv2d_fast", "conv3d_fast"]
 def im2col(
     input: np.ndarray,
     kernel_size: IntOrTuple,
-    stride: IntOrTuple = 1,
-    padding: IntOrTuple = 0,
     dilation: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    stride: IntOrTuple = 1,
 ) -> np.ndarray:
     """Copy every window of a batch into the columns of a matrix (im2col, "unfold").
 
@@ -54,7 +54,8 @@ def im2col(
     output grid) sees in sample ``n``, flattened channel first, then kernel axes in order:
     entry ``c * prod(k) + flat(u)`` holds ``x[n, c, i*stride + u*dilation]``. A convolution
     is then ``weight.reshape(C_out, -1) @ cols``. For two spatial axes this is exactly
-    ``torch.nn.functional.unfold(input, kernel_size, dilation, padding, stride)``.
+    ``torch.nn.functional.unfold(input, kernel_size, dilation, padding, stride)``, and the
+    arguments come in that order too (``dilation`` before ``stride``, unlike ``conv2d``).
 
     The number ``D`` of spatial axes is ``input.ndim - 2``: the input must be batched,
     ``(N, C, *size)`` (add an axis with ``x[None]`` for a single sample). ``kernel_size``,
@@ -98,7 +99,7 @@ def _conv_fast(input, weight, bias, stride, padding, dilation, groups, dims: int
         stride=s, padding=p, dilation=d,
     )
     n, c_out = x.shape[0], weight.shape[0]
-    cols = im2col(x, kernel_size, s, p, d)  # (N, C_in * prod(k), L)
+    cols = im2col(x, kernel_size, d, p, s)  # (N, C_in * prod(k), L)
     cols = cols.reshape(n, groups, -1, cols.shape[-1])  # (N, G, C_in/G * prod(k), L)
     w = weight.reshape(groups, c_out // groups, -1)  # (G, C_out/G, C_in/G * prod(k))
     dtype = result_dtype(x, weight, bias)
