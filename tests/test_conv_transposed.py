@@ -91,9 +91,8 @@ def test_conv_transpose_matches_torch(dims, data):
 @given(data=st.data())
 def test_conv_transpose_via_conv_matches_torch(dims, data):
     x, w, b, hyper = data.draw(transpose_cases(dims))
-    expected = torch_transpose(x, w, None, hyper)
-    groups = hyper.pop("groups")
-    out = conv_transpose_via_conv(x, w, **hyper, groups=groups)
+    expected = torch_transpose(x, w, b, hyper)
+    out = conv_transpose_via_conv(x, w, b, **hyper)
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, **TOL)
 
@@ -102,9 +101,9 @@ def test_conv_transpose_via_conv_matches_torch(dims, data):
 @PROPERTY
 @given(data=st.data())
 def test_conv_transpose_via_matrix_matches_torch(dims, data):
-    x, w, _, hyper = data.draw(transpose_cases(dims, batched=False))
-    expected = torch_transpose(x, w, None, hyper)
-    out = conv_transpose_via_matrix(x, w, **hyper)
+    x, w, b, hyper = data.draw(transpose_cases(dims, batched=False))
+    expected = torch_transpose(x, w, b, hyper)
+    out = conv_transpose_via_matrix(x, w, b, **hyper)
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, **TOL)
 
@@ -114,11 +113,8 @@ def test_conv_transpose_via_matrix_matches_torch(dims, data):
 def test_three_ways_agree_with_each_other(case):
     x, w, _, hyper = case
     overlap_add = conv_transpose2d(x, w, **hyper)
-    groups = hyper.pop("groups")
-    np.testing.assert_allclose(conv_transpose_via_conv(x, w, **hyper, groups=groups),
-                               overlap_add, **TOL)
-    np.testing.assert_allclose(conv_transpose_via_matrix(x, w, **hyper, groups=groups),
-                               overlap_add, **TOL)
+    np.testing.assert_allclose(conv_transpose_via_conv(x, w, **hyper), overlap_add, **TOL)
+    np.testing.assert_allclose(conv_transpose_via_matrix(x, w, **hyper), overlap_add, **TOL)
 
 
 def test_positional_arguments_follow_torch_order():
@@ -127,6 +123,9 @@ def test_positional_arguments_follow_torch_order():
     args = ((2, 1), (1, 0), (1, 0), 2, (1, 2))  # stride, padding, output_padding, groups, dilation
     expected = F.conv_transpose2d(t(x), t(w), t(b), *args).numpy()
     np.testing.assert_allclose(conv_transpose2d(x, w, b, *args), expected, **TOL)
+    # the matrix and the direct-convolution versions take the same positional order
+    np.testing.assert_allclose(conv_transpose_via_conv(x, w, b, *args), expected, **TOL)
+    np.testing.assert_allclose(conv_transpose_via_matrix(x[0], w, b, *args), expected[0], **TOL)
     x1, w1 = x[..., 0], w[..., 0]
     expected1 = F.conv_transpose1d(t(x1), t(w1), t(b), 2, 1, 1, 2, 1).numpy()
     np.testing.assert_allclose(conv_transpose1d(x1, w1, b, 2, 1, 1, 2, 1), expected1, **TOL)
@@ -377,10 +376,10 @@ def test_conv_transpose_bad_input_specific_to_one_function():
     [
         (TypeError, "weight", dict(weight=[[[1.0]]])),
         (ValueError, "weight", dict(weight=np.ones((2, 2)))),
-        (ValueError, "input_shape", dict(input_shape=(6, 6))),  # 1D weight, 2D shape
-        (ValueError, "input_shape", dict(input_shape=0)),
-        (TypeError, "input_shape", dict(input_shape=6.0)),
-        (ValueError, "weight", dict(input_shape=2)),  # the kernel does not fit
+        (ValueError, "input_size", dict(input_size=(6, 6))),  # 1D weight, 2D shape
+        (ValueError, "input_size", dict(input_size=0)),
+        (TypeError, "input_size", dict(input_size=6.0)),
+        (ValueError, "weight", dict(input_size=2)),  # the kernel does not fit
         (ValueError, "stride", dict(stride=0)),
         (ValueError, "padding", dict(padding=-1)),
         (ValueError, "dilation", dict(dilation=0)),
@@ -388,7 +387,7 @@ def test_conv_transpose_bad_input_specific_to_one_function():
     ],
 )
 def test_conv_matrix_bad_input(error, name, kwargs):
-    args = dict(input_shape=6, weight=np.ones((2, 1, 3)))
+    args = dict(input_size=6, weight=np.ones((2, 1, 3)))
     args.update(kwargs)
     with pytest.raises(error, match=name):
         conv_matrix(**args)

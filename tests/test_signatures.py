@@ -62,6 +62,9 @@ PAIRS = [
     (conv.conv_transpose1d, "conv_transpose1d", ()),
     (conv.conv_transpose2d, "conv_transpose2d", ()),
     (conv.conv_transpose3d, "conv_transpose3d", ()),
+    # the two other ways of chapter 2's transposed convolution take conv_transpose2d's order
+    (conv.conv_transpose_via_matrix, "conv_transpose2d", ()),
+    (conv.conv_transpose_via_conv, "conv_transpose2d", ()),
     (conv.im2col, "unfold", ()),
 ]
 

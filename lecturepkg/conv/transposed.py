@@ -253,7 +253,7 @@ def conv_transpose3d(
 
 
 def conv_matrix(
-    input_shape: IntOrTuple,
+    input_size: IntOrTuple,
     weight: np.ndarray,
     stride: IntOrTuple = 1,
     padding: IntOrTuple = 0,
@@ -263,10 +263,10 @@ def conv_matrix(
     """The matrix ``K`` of the forward convolution (cross-correlation) with ``weight``.
 
     A convolution is linear in its input, so for an unbatched input ``x`` of shape
-    ``(C_in, *input_shape)``::
+    ``(C_in, *input_size)``::
 
         conv(x, weight, stride=..., padding=..., dilation=..., groups=...).ravel()
-            == conv_matrix(input_shape, weight, ...) @ x.ravel()
+            == conv_matrix(input_size, weight, ...) @ x.ravel()
 
     Row ``r`` of ``K`` belongs to one output value (channel ``o``, position ``i``) and holds
     the filter ``weight[o]`` at the columns of the input values in its window
@@ -275,9 +275,10 @@ def conv_matrix(
     ``K.T`` maps an output-sized vector back to the input size: that is the transposed
     convolution (Dumoulin & Visin 2016, sec. 4.1).
 
-    Shapes: ``input_shape`` is the spatial shape of the input (an int for 1D); weight
+    Shapes: ``input_size`` is the spatial size of the input (an int for 1D, as the
+    ``input_size`` of :func:`~lecturepkg.conv.arithmetic.conv_output_size`); weight
     ``(C_out, C_in/groups, *kernel_size)`` (the layout of ``conv1d/2d/3d``); returns
-    ``(C_out * prod(output_shape), C_in * prod(input_shape))``, with the dtype of weight.
+    ``(C_out * prod(output_size), C_in * prod(input_size))``, with the dtype of weight.
 
     >>> conv_matrix(6, np.array([[[1, 2, 3]]]))  # kernel 3, stride 1, no padding: 6 -> 4
     array([[1, 2, 3, 0, 0, 0],
@@ -292,11 +293,11 @@ def conv_matrix(
             f"spatial axis, got shape {weight.shape}"
         )
     dims = weight.ndim - 2
-    in_shape = check_shape_of("input_shape", input_shape)
+    in_shape = check_shape_of("input_size", input_size)
     if len(in_shape) != dims:
         raise ValueError(
-            f"input_shape must have one size per spatial axis of weight ({dims} for weight "
-            f"of shape {weight.shape}), got {input_shape!r}"
+            f"input_size must have one size per spatial axis of weight ({dims} for weight "
+            f"of shape {weight.shape}), got {input_size!r}"
         )
     s = check_tuple("stride", stride, dims, minimum=1)
     p = check_tuple("padding", padding, dims, minimum=0)
@@ -308,7 +309,7 @@ def conv_matrix(
     try:
         out_shape = conv_output_size(in_shape, tuple(k), s, p, d)
     except ValueError as err:
-        raise ValueError(f"weight of shape {weight.shape} on input_shape {in_shape}: {err}")
+        raise ValueError(f"weight of shape {weight.shape} on input_size {in_shape}: {err}")
     c_in, c_out_g = c_in_g * groups, c_out // groups
 
     K = np.zeros((c_out, *out_shape, c_in, *in_shape), dtype=weight.dtype)
@@ -327,16 +328,16 @@ def conv_matrix(
 def conv_transpose_via_matrix(
     input: np.ndarray,
     weight: np.ndarray,
+    bias: np.ndarray | None = None,
     stride: IntOrTuple = 1,
     padding: IntOrTuple = 0,
-    dilation: IntOrTuple = 1,
-    *,
     output_padding: IntOrTuple = 0,
     groups: int = 1,
+    dilation: IntOrTuple = 1,
 ) -> np.ndarray:
     """Transposed convolution of one unbatched sample as ``K.T @ input.ravel()``.
 
-    ``K = conv_matrix(output_shape, weight, ...)`` is the matrix of the forward convolution
+    ``K = conv_matrix(output_size, weight, ...)`` is the matrix of the forward convolution
     whose *input* has the shape this function returns, and whose output has the shape of
     ``input``; multiplying by its transpose goes back. ``weight`` has the transposed layout
     ``(C_in, C_out/groups, *kernel_size)``, which is also the layout of the forward
@@ -346,8 +347,12 @@ def conv_transpose_via_matrix(
     convolution of the bigger output has extra output positions; their rows of ``K`` are
     dropped, which is what :func:`conv_transpose2d` computes too.
 
+    The arguments are those of :func:`conv_transpose2d` (and ``F.conv_transpose2d``), in
+    its order: ``bias, stride, padding, output_padding, groups, dilation``.
+
     Shapes: input ``(C_in, *spatial)`` (no batch axis); weight
-    ``(C_in, C_out/groups, *kernel_size)``; returns ``(C_out, *output_shape)``.
+    ``(C_in, C_out/groups, *kernel_size)``; bias ``(C_out,)`` or None; returns
+    ``(C_out, *output_size)``.
 
     >>> conv_transpose_via_matrix(np.array([[1, 10]]), np.array([[[1, 2, 3]]]))
     array([[ 1, 12, 23, 30]])
@@ -359,7 +364,7 @@ def conv_transpose_via_matrix(
         )
     dims = weight.ndim - 2
     input = check_array("input", input, dims + 1, "(C_in, *spatial) (one unbatched sample)")
-    x, weight, _, groups, _ = _check_transpose_args(input, weight, None, groups, dims)
+    x, weight, bias, groups, _ = _check_transpose_args(input, weight, bias, groups, dims)
     s, p, op, d = check_transpose_hyper(dims, stride, padding, output_padding, dilation)
     in_size, k = input.shape[1:], weight.shape[2:]
     out_size = _transpose_output_size(x, k, s, p, op, d)
@@ -368,8 +373,10 @@ def conv_transpose_via_matrix(
     forward_out = conv_output_size(out_size, tuple(k), s, p, d)  # == in_size unless op >= s
     rows = K.reshape(input.shape[0], *forward_out, -1)  # (C_in, *forward_out, C_out * prod(out))
     K = rows[(slice(None), *[slice(0, i) for i in in_size])].reshape(input.size, -1)
-    y = K.T @ input.ravel()  # (C_out * prod(out),)
-    return y.reshape(-1, *out_size)  # (C_out, *out_size)
+    y = (K.T @ input.ravel()).reshape(-1, *out_size)  # (C_out * prod(out),) -> (C_out, *out)
+    if bias is not None:
+        y = y + bias.reshape(-1, *[1] * dims)
+    return y
 
 
 # ----------------------------------------------------------------------------------------
@@ -476,12 +483,12 @@ def _pad_or_crop(x: np.ndarray, before: Sequence[int], after: Sequence[int]) -> 
 def conv_transpose_via_conv(
     input: np.ndarray,
     weight: np.ndarray,
+    bias: np.ndarray | None = None,
     stride: IntOrTuple = 1,
     padding: IntOrTuple = 0,
     output_padding: IntOrTuple = 0,
-    dilation: IntOrTuple = 1,
-    *,
     groups: int = 1,
+    dilation: IntOrTuple = 1,
 ) -> np.ndarray:
     """Transposed convolution as an ordinary convolution (Dumoulin & Visin 2016, sec. 4).
 
@@ -500,8 +507,9 @@ def conv_transpose_via_conv(
     :func:`~lecturepkg.conv.functional.conv2d` or :func:`~lecturepkg.conv.nd.conv3d`, so
     this works in 1D, 2D and 3D.
 
-    Shapes: as :func:`conv_transpose1d`, :func:`conv_transpose2d`, :func:`conv_transpose3d`
-    (no bias).
+    The arguments are those of :func:`conv_transpose2d` (and ``F.conv_transpose2d``), in
+    its order. Shapes: as :func:`conv_transpose1d`, :func:`conv_transpose2d`,
+    :func:`conv_transpose3d`.
 
     >>> conv_transpose_via_conv(np.array([[1, 10]]), np.array([[[1, 2, 3]]]), stride=2)
     array([[ 1,  2, 13, 20, 30]])
@@ -513,7 +521,7 @@ def conv_transpose_via_conv(
             f"or 3D transposed convolution, got shape {weight.shape}"
         )
     dims = weight.ndim - 2
-    x, weight, _, groups, batched = _check_transpose_args(input, weight, None, groups, dims)
+    x, weight, bias, groups, batched = _check_transpose_args(input, weight, bias, groups, dims)
     s, p, op, d = check_transpose_hyper(dims, stride, padding, output_padding, dilation)
     (n, c_in, *in_size), (_, c_out_g, *k) = x.shape, weight.shape
     _transpose_output_size(x, k, s, p, op, d)  # validates output_padding and the size
@@ -529,5 +537,5 @@ def conv_transpose_via_conv(
     w = weight.reshape(groups, c_in // groups, c_out_g, *k)  # (G, C_in/G, C_out/G, *k)
     w = w.swapaxes(1, 2).reshape(groups * c_out_g, c_in // groups, *k)
     w = np.flip(w, axis=tuple(range(2, 2 + dims)))
-    out = _CONV[dims](stuffed, w, None, stride=1, padding=0, dilation=d, groups=groups)
+    out = _CONV[dims](stuffed, w, bias, stride=1, padding=0, dilation=d, groups=groups)
     return out if batched else out[0]
