@@ -18,6 +18,7 @@ from torch import nn
 
 from lecturepkg._checks import check_int
 from lecturepkg.conv.arithmetic import conv_output_size, pool_output_size
+from lecturepkg.models._input import check_input
 
 __all__ = ["CharCNN"]
 
@@ -65,10 +66,5 @@ class CharCNN(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor (N, {self.alphabet_size}, {self.length}), "
-                            f"got {type(x).__name__}")
-        if x.dim() != 3 or x.shape[1:] != (self.alphabet_size, self.length):
-            raise ValueError(f"x must have shape (N, alphabet_size={self.alphabet_size}, "
-                             f"length={self.length}), got {tuple(x.shape)}")
+        check_input(x, ("N", self.alphabet_size, self.length))  # TypeError / ValueError
         return self.classifier(self.features(x))  # (N, num_classes)

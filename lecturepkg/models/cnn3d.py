@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from lecturepkg._checks import check_int
+from lecturepkg.models._input import check_input
 
 __all__ = ["CNN3d"]
 
@@ -40,10 +41,10 @@ class CNN3d(nn.Module):
     at the 3-D feature maps after each of them.
     """
 
-    def __init__(self, num_classes: int = 4, in_channels: int = 1, width: int = 8):
+    def __init__(self, in_channels: int = 1, num_classes: int = 4, width: int = 8):
         super().__init__()
-        num_classes = check_int("num_classes", num_classes, minimum=1)
         in_channels = check_int("in_channels", in_channels, minimum=1)
+        num_classes = check_int("num_classes", num_classes, minimum=1)
         width = check_int("width", width, minimum=1)
         self.in_channels = in_channels
         self.features = nn.Sequential()
@@ -56,12 +57,8 @@ class CNN3d(nn.Module):
         self.classifier = nn.Linear(4 * width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.ndim != 5 or x.shape[1] != self.in_channels:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(
-                f"input must be a tensor of shape (N, {self.in_channels}, D, H, W), got {got}"
-            )
+        check_input(x, ("N", self.in_channels, "D", "H", "W"))  # TypeError / ValueError
         if min(x.shape[2:]) < 4:
-            raise ValueError(f"input must be at least 4 voxels along D, H, W, got {tuple(x.shape)}")
+            raise ValueError(f"x must be at least 4 voxels along D, H, W, got {tuple(x.shape)}")
         x = self.features(x)  # (N, 4w, D/4, H/4, W/4)
         return self.classifier(self.pool(x).flatten(1))  # (N, num_classes)

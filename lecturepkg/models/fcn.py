@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from lecturepkg._checks import check_int
+from lecturepkg.models._input import check_input
 
 __all__ = ["FCN", "conv_bn_relu", "same_padding"]
 
@@ -77,9 +78,5 @@ class FCN(nn.Module):
         self.fc = nn.Linear(128, num_classes)  # (N, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor (N, {self.in_channels}, L), got {type(x).__name__}")
-        if x.dim() != 3 or x.shape[1] != self.in_channels:
-            raise ValueError(f"x must have shape (N, in_channels={self.in_channels}, L), "
-                             f"got {tuple(x.shape)}")
+        check_input(x, ("N", self.in_channels, "L"))  # TypeError / ValueError naming x
         return self.fc(self.flatten(self.gap(self.features(x))))  # (N, num_classes)

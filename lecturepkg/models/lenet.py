@@ -13,15 +13,16 @@ import torch
 from torch import nn
 
 from lecturepkg._checks import check_int
+from lecturepkg.models._input import check_input
 
 
 class LeNet5(nn.Module):
     """Classic LeNet-5 for ``(N, in_channels, 32, 32)`` inputs: 61,706 parameters for 10 classes."""
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1):
+    def __init__(self, in_channels: int = 1, num_classes: int = 10):
         super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, minimum=1)
         check_int("num_classes", num_classes, minimum=1)
-        check_int("in_channels", in_channels, minimum=1)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, kernel_size=5),  # (N, 6, 28, 28)
             nn.ReLU(),
@@ -40,6 +41,7 @@ class LeNet5(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, ("N", self.in_channels, 32, 32))  # TypeError / ValueError naming x
         return self.classifier(self.features(x))  # (N, num_classes)
 
 
@@ -69,4 +71,5 @@ class DigitsLeNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, ("N", 1, 8, 8))  # TypeError / ValueError naming x
         return self.classifier(self.features(x))  # (N, num_classes)

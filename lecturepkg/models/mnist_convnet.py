@@ -9,7 +9,10 @@ and shows up as a row of the table.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+from lecturepkg.models._input import check_input
 
 
 class MnistConvNet(nn.Sequential):
@@ -27,3 +30,7 @@ class MnistConvNet(nn.Sequential):
         self.fc1 = nn.Linear(256, 200)  # (N, 200)
         self.relu3 = nn.ReLU()
         self.fc2 = nn.Linear(200, num_classes)  # (N, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, ("N", 1, 28, 28))  # TypeError / ValueError naming x
+        return super().forward(x)  # every layer in order

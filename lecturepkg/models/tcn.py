@@ -30,6 +30,7 @@ from torch import nn
 from lecturepkg._checks import check_int
 from lecturepkg.conv.causal import causal_padding
 from lecturepkg.conv.receptive_field import receptive_field
+from lecturepkg.models._input import check_input
 
 __all__ = ["CausalConv1d", "TemporalBlock", "TCN"]
 
@@ -57,6 +58,7 @@ class CausalConv1d(nn.Module):
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, ("N", self.conv.in_channels, "L"))  # TypeError / ValueError naming x
         return self.conv(F.pad(x, self.padding))  # (N, C_in, L + pad) -> (N, C_out, L)
 
 
@@ -83,6 +85,7 @@ class TemporalBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, ("N", self.conv.conv.in_channels, "L"))  # TypeError / ValueError
         return torch.relu(self.conv(x)) + self.skip(x)  # (N, C_out, L)
 
 
@@ -153,9 +156,5 @@ class TCN(nn.Module):
         return receptive_field(layers)[-1].size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[1] != self.in_channels:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(
-                f"input must be a tensor of shape (N, {self.in_channels}, L), got {got}"
-            )
+        check_input(x, ("N", self.in_channels, "L"))  # TypeError / ValueError naming x
         return self.head(self.blocks(x))  # (N, num_outputs, L)
