@@ -1,4 +1,4 @@
-"""Tests of lecturepkg.conv.im2col (the vectorised convolutions): against torch (F.unfold,
+"""Tests of lecturepkg.conv.unfold (the vectorised convolutions): against torch (F.unfold,
 Tensor.unfold, F.conv1d/2d/3d in float64) and against the loop versions."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 
 from helpers import conv_cases, t
 from lecturepkg.conv.functional import conv1d, conv2d
-from lecturepkg.conv.im2col import conv1d_fast, conv2d_fast, conv3d_fast, im2col
+from lecturepkg.conv.unfold import conv1d_fast, conv2d_fast, conv3d_fast, im2col
 from lecturepkg.conv.nd import convnd
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

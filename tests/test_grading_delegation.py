@@ -108,8 +108,8 @@ CORRELATE_1D = {
         "scipy.linalg.convolution_matrix"),
     "lecturepkg.conv.conv1d": ("__import__('lecturepkg.conv').conv.conv1d(x[None, None], w[None, None])[0, 0]",
                                "lecturepkg.conv"),
-    "lecturepkg.conv.im2col.conv1d_fast": (
-        "__import__('importlib').import_module('lecturepkg.conv.im2col').conv1d_fast(x[None, None], w[None, None])"
+    "lecturepkg.conv.unfold.conv1d_fast": (
+        "__import__('importlib').import_module('lecturepkg.conv.unfold').conv1d_fast(x[None, None], w[None, None])"
         "[0, 0]",
         "lecturepkg.conv"),
 }
@@ -415,7 +415,7 @@ ROUTES["conv2d_multichannel"] = {
             return course.conv2d(x[None], weight, bias)[0]
         """, "lecturepkg.conv"),
     "lecturepkg.conv.conv2d_fast": ("""
-        from lecturepkg.conv.im2col import conv2d_fast
+        from lecturepkg.conv.unfold import conv2d_fast
         def conv2d_multichannel(x, weight, bias):
             return conv2d_fast(x[None], weight, bias)[0]
         """, "lecturepkg.conv"),
@@ -574,7 +574,7 @@ ROUTES["im2col"] = {
             eye = torch.eye(C * kh * kw, dtype=torch.from_numpy(x).dtype).view(C * kh * kw, C, kh, kw)
             return F.conv2d(torch.from_numpy(x)[None], eye, stride=stride)[0].reshape(C * kh * kw, -1).numpy()
         """, CONV),
-    "lecturepkg.conv.im2col": ("""
+    "lecturepkg.conv.unfold": ("""
         from lecturepkg.conv import im2col as course_im2col
         def im2col(x, kernel_size, stride=1):
             return course_im2col(x[None], kernel_size, stride=stride)[0]
@@ -695,7 +695,7 @@ ROUTES["receptive_field"] = {
                 jump *= s
             return len(span)
         """, "numpy.convolve"),
-    "lecturepkg.conv.receptive_field": ("""
+    "lecturepkg.conv.receptive_fields": ("""
         import lecturepkg.conv as course
         def receptive_field(layers):
             return course.receptive_field(layers)[-1].size

@@ -1,4 +1,4 @@
-"""Tests of lecturepkg.conv.receptive_field: the recurrences of Araujo et al. (2019) against
+"""Tests of lecturepkg.conv.receptive_fields: the recurrences of Araujo et al. (2019) against
 the gradient of real torch networks, and the lecture notes' examples."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from lecturepkg.conv.arithmetic import conv_output_size
-from lecturepkg.conv.receptive_field import (
+from lecturepkg.conv.receptive_fields import (
     ReceptiveField,
     empirical_receptive_field,
     receptive_field,

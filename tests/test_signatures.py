@@ -135,3 +135,16 @@ def test_documented_signatures_are_torchs(name):
             return
         pytest.fail(f"F.{name}'s docstring no longer opens with its signature: {first!r}")
     assert _parse(DOCUMENTED[name]) == _parse(f"{name}({match.group(1)})")
+
+
+@pytest.mark.parametrize("package", ["lecturepkg.conv", "lecturepkg.models"])
+def test_no_exported_name_shadows_a_submodule(package):
+    """``lecturepkg.conv.im2col`` is the function; no module of the package has its name."""
+    import importlib
+    import pkgutil
+
+    module = importlib.import_module(package)
+    for info in pkgutil.iter_modules(module.__path__):
+        assert info.name not in module.__all__, (
+            f"{package} exports {info.name!r}, the name of its submodule"
+        )

@@ -3,7 +3,7 @@
 Oracles: autograd through a torch stack of Conv1d layers with all-positive weights (a
 non-zero gradient at an input or hidden unit means it feeds the chosen output unit, so the
 highlighted units must be exactly those); torch's output lengths for the row sizes; the
-receptive field of :func:`lecturepkg.conv.receptive_field.receptive_field` for the number of
+receptive field of :func:`lecturepkg.conv.receptive_fields.receptive_field` for the number of
 highlighted inputs of a dense stack.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 
-from lecturepkg.conv.receptive_field import receptive_field  # noqa: E402
+from lecturepkg.conv.receptive_fields import receptive_field  # noqa: E402
 from lecturepkg.viz.receptive_field import draw_dilated_stack, stack_graph  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_pyplot_leaks")

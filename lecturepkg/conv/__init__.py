@@ -1,12 +1,13 @@
 """Convolution from scratch (numpy), every variant of the course, and its arithmetic.
 
-Teaching versions loop over output positions (``functional``, ``nd``); ``im2col`` holds the
-vectorised versions, tested to agree. Each function takes the arguments of its PyTorch
+Teaching versions loop over output positions (``functional``, ``nd``); ``unfold`` holds the
+vectorised versions (im2col), tested to agree. Each function takes the arguments of its PyTorch
 counterpart, in the same order, and is tested against it forward and backward. The
 argument checks and expansions they share live in the private module ``_args``.
 
-Note: the functions ``im2col`` and ``receptive_field`` exported here share their names with
-their submodules; ``from lecturepkg.conv.im2col import ...`` still reaches the module.
+The modules are named after their concept and never after a function they export
+(``unfold`` holds ``im2col``, ``receptive_fields`` holds ``receptive_field``), so that
+``lecturepkg.conv.im2col`` is always the function.
 """
 
 from lecturepkg.conv.arithmetic import (
@@ -32,9 +33,8 @@ from lecturepkg.conv.functional import (
     max_pool2d,
     pad2d,
 )
-from lecturepkg.conv.im2col import conv1d_fast, conv2d_fast, conv3d_fast, im2col
 from lecturepkg.conv.nd import conv3d, conv3d_backward, convnd, convnd_backward
-from lecturepkg.conv.receptive_field import (
+from lecturepkg.conv.receptive_fields import (
     EmpiricalReceptiveField,
     ReceptiveField,
     empirical_receptive_field,
@@ -57,6 +57,7 @@ from lecturepkg.conv.transposed import (
     conv_transpose_via_matrix,
     transposed_geometry,
 )
+from lecturepkg.conv.unfold import conv1d_fast, conv2d_fast, conv3d_fast, im2col
 
 __all__ = [
     # arithmetic

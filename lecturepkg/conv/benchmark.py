@@ -7,7 +7,7 @@ Run ``python -m lecturepkg.conv.benchmark`` to time the two convolution layers o
 * layer 2: 6 -> 16 channels, 5x5 kernels, on 14x14 inputs;
 
 with three implementations: ``F.conv2d`` (the reference), :func:`conv2d_fast`
-(im2col + matrix product, :mod:`lecturepkg.conv.im2col`) and the teaching loop
+(im2col + matrix product, :mod:`lecturepkg.conv.unfold`) and the teaching loop
 :func:`~lecturepkg.conv.functional.conv2d`. Every time is the median of repeated runs.
 torch and numpy's BLAS both run on one thread, so that the comparison is between algorithms
 and not between numbers of cores (torch on many threads is faster still). The ratios are
@@ -62,7 +62,7 @@ def run(batch: int = 64, repeats: int = 20, loop_repeats: int = 3, seed: int = 0
     import torch.nn.functional as F
 
     from lecturepkg.conv.functional import conv2d
-    from lecturepkg.conv.im2col import conv2d_fast
+    from lecturepkg.conv.unfold import conv2d_fast
 
     rng = np.random.default_rng(seed)
     rows = []

@@ -11,7 +11,7 @@ generic convolutional and recurrent networks for sequence modeling*, 2018). Kera
 
 Stacking ``L`` causal layers with kernel size 2 looks ``L`` steps back; doubling the dilation
 at every layer (1, 2, 4, 8, ...) looks ``2^L - 1`` steps back with the same number of
-weights (see :mod:`lecturepkg.conv.receptive_field`).
+weights (see :mod:`lecturepkg.conv.receptive_fields`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from lecturepkg._checks import check_int
 from lecturepkg.conv._args import check_array
-from lecturepkg.conv.im2col import conv1d_fast
+from lecturepkg.conv.unfold import conv1d_fast
 
 __all__ = ["causal_padding", "causal_conv1d"]
 

@@ -15,7 +15,7 @@ may be batched ``(N, C_in, s_1, ..., s_D)`` or unbatched ``(C_in, s_1, ..., s_D)
 ``stride``, ``padding`` and ``dilation`` are an int or a ``D``-tuple. Like every deep
 learning library this computes a cross-correlation (the kernel is not flipped).
 
-This is the slow, readable version; :mod:`lecturepkg.conv.im2col` has the fast one and the
+This is the slow, readable version; :mod:`lecturepkg.conv.unfold` has the fast one and the
 tests check that the two agree, and that both agree with ``torch.nn.functional.conv3d``.
 """
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from lecturepkg._checks import check_int
 from lecturepkg.conv.causal import causal_padding
-from lecturepkg.conv.receptive_field import receptive_field
+from lecturepkg.conv.receptive_fields import receptive_field
 from lecturepkg.models._input import check_input
 
 __all__ = ["CausalConv1d", "TemporalBlock", "TCN"]
@@ -148,7 +148,7 @@ class TCN(nn.Module):
     def receptive_field(self) -> int:
         """How many consecutive inputs one output depends on, ``1 + sum (k - 1) d``.
 
-        Computed with :func:`lecturepkg.conv.receptive_field.receptive_field` from the
+        Computed with :func:`lecturepkg.conv.receptive_fields.receptive_field` from the
         ``(kernel_size, stride=1, dilation)`` of each block; the 1x1 convolutions and the
         residual connections add nothing to it.
         """

@@ -13,7 +13,7 @@ output unit shows which inputs it can see: its receptive field.
 - :func:`draw_dilated_stack` draws it. The highlighted units of the input row are the
   inputs the output unit depends on; for a dense stack (kernel 2 and dilations 1, 2, 4, ...)
   there are exactly as many as the receptive field computed by
-  :func:`lecturepkg.conv.receptive_field.receptive_field`, which the title reports.
+  :func:`lecturepkg.conv.receptive_fields.receptive_field`, which the title reports.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Circle
 
 from lecturepkg._checks import check_int
-from lecturepkg.conv.receptive_field import receptive_field
+from lecturepkg.conv.receptive_fields import receptive_field
 from lecturepkg.viz.grids import NotebookFigure
 
 __all__ = ["StackGraph", "stack_graph", "draw_dilated_stack"]
@@ -220,7 +220,7 @@ def draw_dilated_stack(
         Also draw the zero-padding units (dashed circles) and their connections.
     title:
         Title of the axes; default: the settings and the receptive field computed by
-        :func:`lecturepkg.conv.receptive_field.receptive_field`.
+        :func:`lecturepkg.conv.receptive_fields.receptive_field`.
 
     Returns the ``Axes``. Artists carry a ``gid`` that says what they are:
     ``"unit:r:i"`` / ``"active:r:i"`` (unit ``i`` of row ``r``, not / on a path to the output
