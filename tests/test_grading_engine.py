@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lecturepkg.grading import check, run_exercise
-from lecturepkg.grading.check import FEEDBACK_NOTE
+from lecturepkg.grading.checking import FEEDBACK_NOTE
 from lecturepkg.grading.exercises import EXERCISES
 from lecturepkg.grading.spec import Exercise
 
@@ -218,7 +218,7 @@ def test_check_chapter_grades_the_callers_namespace_and_prints_the_score_table(m
 
 
 def test_check_chapter_does_nothing_under_the_command_line_grader(monkeypatch, capsys):
-    from lecturepkg.grading.check import GRADER_ENV, check_chapter
+    from lecturepkg.grading.checking import GRADER_ENV, check_chapter
 
     monkeypatch.setitem(EXERCISES, "toy_double", TOY)
     monkeypatch.setenv(GRADER_ENV, "1")

@@ -29,7 +29,7 @@ import torch
 
 from grading_notebooks import HEADER, grade, solved_notebook, write_notebook
 from lecturepkg.grading import _wire, cli, run_exercise
-from lecturepkg.grading.check import check_chapter
+from lecturepkg.grading.checking import check_chapter
 from lecturepkg.grading.exercises import get_exercise
 
 LINUX = sys.platform.startswith("linux")

@@ -34,7 +34,7 @@ from lecturepkg.viz.transposed_diagram import (  # noqa: E402
     draw_overlap_add1d,
 )
 from lecturepkg.output import STATIC_ENV  # noqa: E402
-from lecturepkg.viz.transposed_explorer import (  # noqa: E402
+from lecturepkg.viz.explorer_transposed import (  # noqa: E402
     TRANSPOSED_SLIDER_RANGES,
     StaticExplorer,
     TransposedExplorer,

@@ -11,7 +11,7 @@
 * ``pytest lecturepkg/grading/tests`` runs the same tests against the reference solutions.
 """
 
-from lecturepkg.grading.check import check, check_chapter, grade_namespace
+from lecturepkg.grading.checking import check, check_chapter, grade_namespace
 from lecturepkg.grading.exercises import EXERCISES, chapter_exercises, get_exercise
 from lecturepkg.grading.runner import ExerciseResult, TestResult, run_exercise
 

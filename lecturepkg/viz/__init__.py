@@ -11,7 +11,7 @@
 - :mod:`~lecturepkg.viz.pooling`: pooling windows and equivariance pictures.
 - :mod:`~lecturepkg.viz.training`: learning curves and misclassified examples.
 - :mod:`~lecturepkg.viz.receptive_field`: stacks of dilated/causal 1D layers (WaveNet style).
-- :mod:`~lecturepkg.viz.transposed_diagram`, :mod:`~lecturepkg.viz.transposed_explorer`:
+- :mod:`~lecturepkg.viz.transposed_diagram`, :mod:`~lecturepkg.viz.explorer_transposed`:
   transposed convolutions, overlap-add and checkerboards (the numbers they draw come from
   :mod:`lecturepkg.conv.transposed` and :mod:`lecturepkg.conv.checkerboard`).
 
@@ -25,7 +25,7 @@ from lecturepkg.viz.pooling import draw_equivariance, draw_pooling, pool_windows
 from lecturepkg.viz.receptive_field import draw_dilated_stack, stack_graph
 from lecturepkg.viz.training import plot_history, plot_misclassified
 from lecturepkg.viz.transposed_diagram import draw_conv_transpose2d, draw_overlap_add, draw_overlap_add1d
-from lecturepkg.viz.transposed_explorer import transposed_explorer, transposed_explorer_figure
+from lecturepkg.viz.explorer_transposed import transposed_explorer, transposed_explorer_figure
 
 __all__ = [
     "show_grid",
