@@ -801,7 +801,8 @@ ROUTES["conv_transpose_matrix"] = {
     "lecturepkg.conv.conv_matrix": ("""
         from lecturepkg.conv import conv_matrix
         def conv_transpose_matrix(weight, input_size, stride=1, padding=0):
-            return conv_matrix(weight, input_size, stride=stride, padding=padding).T
+            output_size = (input_size - 1) * stride - 2 * padding + len(weight)
+            return conv_matrix(output_size, weight[None, None], stride=stride, padding=padding).T
         """, "lecturepkg.conv"),
 }
 
