@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
+
+# Which pages are notebooks is the Colab converter's rule (book/_ext/colab.py): one rule for both.
+sys.path.insert(0, str(BOOK / "_ext"))
+from colab import is_notebook_source, notebook_sources  # noqa: E402,F401
 
 
 def config() -> dict:
@@ -29,13 +34,3 @@ def toc_files() -> list[str]:
     walk(toc.get("parts"))
     walk(toc.get("chapters"))
     return files
-
-
-def is_notebook_source(md: pathlib.Path) -> bool:
-    """A MyST markdown file is a notebook when its front matter declares a kernelspec."""
-    text = md.read_text()
-    return text.startswith("---") and "kernelspec:" in text.split("---", 2)[1]
-
-
-def notebook_sources() -> list[pathlib.Path]:
-    return sorted(p for p in BOOK.rglob("*.md") if is_notebook_source(p))

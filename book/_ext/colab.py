@@ -363,14 +363,15 @@ def notebook_text(md: pathlib.Path) -> str:
     return json.dumps(colab_notebook(md), indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def is_notebook_source(md: pathlib.Path) -> bool:
+    """A MyST markdown file is a notebook when its front matter declares a kernelspec."""
+    text = md.read_text()
+    return text.startswith("---") and "kernelspec:" in text.split("---", 2)[1]
+
+
 def notebook_sources() -> list[pathlib.Path]:
-    """Every page that is a notebook (a MyST source with a kernelspec)."""
-    found = []
-    for md in sorted(BOOK.rglob("*.md")):
-        head = md.read_text().split("\n---", 1)[0]
-        if md.read_text().startswith("---") and "kernelspec:" in head:
-            found.append(md)
-    return found
+    """Every page that is a notebook, in path order."""
+    return sorted(md for md in BOOK.rglob("*.md") if is_notebook_source(md))
 
 
 def main(argv: list[str]) -> int:

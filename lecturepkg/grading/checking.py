@@ -59,8 +59,9 @@ def grade_namespace(chapter: str, namespace: dict, *, quiet: bool = False,
                     title: str | None = None) -> list[ExerciseResult]:
     """Grade every exercise of ``chapter`` against the functions defined in ``namespace``.
 
-    Prints each exercise's report (unless ``quiet``) and then the score table, exactly as
-    the command line grader does (it calls this function), and returns the results.
+    Prints each exercise's report (unless ``quiet``) and then the score table, in the
+    command line grader's format, and returns the results. This grades in this process, for
+    feedback; the official grade comes from the isolated grader.
     """
     if not isinstance(namespace, dict):
         raise TypeError(f"namespace must be a dict of names to objects, got {type(namespace).__name__}")
