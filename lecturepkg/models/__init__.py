@@ -6,6 +6,8 @@ from lecturepkg.models.fcn import FCN
 from lecturepkg.models.lenet import DigitsLeNet, LeNet5
 from lecturepkg.models.mnist_convnet import MnistConvNet
 from lecturepkg.models.tcn import TCN, CausalConv1d, TemporalBlock
+from lecturepkg.models.unets import UNet, center_crop, unet, unet_output_size
 
 __all__ = ["DigitsLeNet", "LeNet5", "MnistConvNet", "FCN", "CharCNN", "CNN3d", "TCN",
-           "CausalConv1d", "TemporalBlock"]
+           "CausalConv1d", "TemporalBlock",
+           "UNet", "unet", "center_crop", "unet_output_size"]
