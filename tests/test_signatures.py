@@ -137,7 +137,8 @@ def test_documented_signatures_are_torchs(name):
     assert _parse(DOCUMENTED[name]) == _parse(f"{name}({match.group(1)})")
 
 
-@pytest.mark.parametrize("package", ["lecturepkg", "lecturepkg.conv", "lecturepkg.models",
+@pytest.mark.parametrize("package", ["lecturepkg", "lecturepkg.blocks", "lecturepkg.conv",
+                                     "lecturepkg.models",
                                      "lecturepkg.viz", "lecturepkg.data", "lecturepkg.grading"])
 def test_no_exported_name_shadows_a_submodule(package):
     """``lecturepkg.conv.im2col`` is the function; no module of the package has its name."""
