@@ -1,8 +1,11 @@
 """Datasets of the course, all available offline: shipped by packages (scikit-learn's digits),
 vendored with their source, licence and checksum (``vendored/PROVENANCE.md``), or generated."""
 
+from lecturepkg.data.augmentation import PerSample
 from lecturepkg.data.digits import load_digits_split
+from lecturepkg.data.glyphs import GLYPH_FONTS, LETTERS, render_glyph, render_glyphs
 from lecturepkg.data.sequences import make_memory_task
+from lecturepkg.data.subsets import few_per_class
 from lecturepkg.data.text import ZHANG_ALPHABET, encode_batch, one_hot_encode
 from lecturepkg.data.timeseries import TimeSeriesData, load_timeseries
 from lecturepkg.data.volumes import VOLUME_CLASSES, make_volumes, shape_volume
@@ -14,4 +17,5 @@ __all__ = [
     "load_words", "WordsSplit", "one_hot_encode", "encode_batch", "ZHANG_ALPHABET",
     "make_volumes", "shape_volume", "VOLUME_CLASSES",
     "make_memory_task",
+    "few_per_class", "PerSample", "render_glyph", "render_glyphs", "LETTERS", "GLYPH_FONTS",
 ]
