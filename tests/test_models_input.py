@@ -34,6 +34,10 @@ CASES = {
     "TCN": (lambda: models.TCN(2, 4, 2, [1, 2], 3), (2, 2, 10), [(2, 3, 10), (2, 10)]),
     "CausalConv1d": (lambda: models.CausalConv1d(2, 4, 2), (2, 2, 10), [(2, 3, 10), (2, 10)]),
     "TemporalBlock": (lambda: models.TemporalBlock(2, 4, 2, 1), (2, 2, 10), [(2, 3, 10), (2, 10)]),
+    "CifarResNet": (
+        lambda: models.CifarResNet(2, 3, depth=8, width=2), (2, 2, 7, 9),
+        [(2, 1, 8, 8), (2, 8, 8)],
+    ),
     "UNet": (
         lambda: models.UNet(3, 1, base_channels=2, depth=2, padding="same"), (2, 3, 8, 12),
         [(2, 1, 8, 8), (3, 8, 8)],
