@@ -42,6 +42,14 @@ CASES = {
         lambda: models.UNet(3, 1, base_channels=2, depth=2, padding="same"), (2, 3, 8, 12),
         [(2, 1, 8, 8), (3, 8, 8)],
     ),
+    "AlexNet": (lambda: models.AlexNet(10), (2, 3, 63, 70), [(2, 1, 64, 64), (3, 64, 64)]),
+    "AlexNet2012": (
+        lambda: models.AlexNet2012(10), (1, 3, 227, 227), [(1, 3, 224, 224), (3, 227, 227)]
+    ),
+    "VGG": (
+        lambda: models.VGG(2, 3, config=[4, "M", 8, "M"]), (2, 2, 4, 6),
+        [(2, 3, 8, 8), (2, 8, 8)],
+    ),
 }
 
 

@@ -180,7 +180,7 @@ class DoubleConv(nn.Sequential):
 
 
 class Up(nn.Module):
-    """One level of the expansive path: up-convolution, crop-and-concatenate, two convolutions.
+    """One level of the expansive path (up-convolution, crop-and-concatenate, two convolutions).
 
     ``forward(x, skip)``: a 2x2 transposed convolution with stride 2 doubles the size of
     ``x`` ``(N, 2 C, h, w)`` and halves its maps to ``(N, C, 2 h, 2 w)``; the encoder's
@@ -201,7 +201,7 @@ class Up(nn.Module):
 
 
 class UNet(nn.Module):
-    """U-Net of Ronneberger et al. (2015): 572 x 572 in, 388 x 388 logits out, 31,030,658 weights.
+    """U-Net of Ronneberger et al. (2015), 572 x 572 in, 388 x 388 logits out, 31,030,658 weights.
 
     Parameters
     ----------
@@ -258,7 +258,7 @@ class UNet(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
-        """``(H_out, W_out)`` for an input of ``(height, width)`` (ValueError if it does not tile)."""
+        """``(H_out, W_out)`` for an input of ``(height, width)``, or a ValueError."""
         return (unet_output_size(height, self.depth, self.padding),
                 unet_output_size(width, self.depth, self.padding))
 
