@@ -22,9 +22,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from torch.overrides import TorchFunctionMode
+
 from lecturepkg._checks import check_shape_of
 
-__all__ = ["LayerStats", "count_parameters", "layer_stats", "count_macs", "summary"]
+__all__ = ["LayerStats", "count_parameters", "layer_stats", "count_macs", "summary",
+           "count_weight_layers"]
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _CONV_T = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -130,3 +133,70 @@ def summary(model: nn.Module, input_size: tuple[int, ...]) -> str:
     total_macs = sum(r.macs for r in rows)
     lines.append(f"{'total':<60}{total_params:>12,}{total_macs:>16,}")
     return "\n".join(lines)
+
+
+# the functions behind nn.ConvNd, nn.ConvTransposeNd and nn.Linear
+_WEIGHT_LAYER_FUNCTIONS = (torch.conv1d, torch.conv2d, torch.conv3d, torch.conv_transpose1d,
+                           torch.conv_transpose2d, torch.conv_transpose3d,
+                           torch.nn.functional.linear)
+
+
+class _DepthMode(TorchFunctionMode):
+    """Give every tensor computed under this mode the number of weight layers behind it."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth: dict[int, int] = {}
+        self.keep: list[torch.Tensor] = []  # keeps tensors alive so that ids stay unique
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        inputs = [t for t in _tensors((args, kwargs))]
+        depth = max((self.depth.get(id(t), 0) for t in inputs), default=0)
+        if func in _WEIGHT_LAYER_FUNCTIONS:
+            depth += 1
+        for t in _tensors(result):
+            self.depth[id(t)] = max(depth, self.depth.get(id(t), 0))
+            self.keep.append(t)
+        return result
+
+
+def _tensors(obj):
+    """Every tensor inside nested tuples, lists and dicts."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (tuple, list)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
+
+
+def count_weight_layers(model: nn.Module, input_size: tuple[int, ...]) -> int:
+    """Depth of ``model`` in weight layers, as the papers count it (VGG-16, ResNet-152).
+
+    Runs one zero input of shape ``(1, *input_size)`` through ``model`` in eval mode and
+    follows every tensor: convolutions (also transposed) and fully connected layers add one,
+    every other operation passes on the largest count of its inputs. The result is the
+    number of weight layers on the longest path from the input to an output: 16 for VGG-16
+    (13 convolutions and 3 fully connected layers), 152 for ResNet-152 (whose projection
+    shortcuts run beside the residual branches, not on the longest path) and 22 for
+    GoogLeNet (Szegedy et al. 2015: "22 layers deep when counting only layers with
+    parameters"). Pooling, normalization and activations are not counted.
+    """
+    _check_model(model)
+    input_size = check_shape_of("input_size", input_size)
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None else torch.float32
+    was_training = model.training
+    mode = _DepthMode()
+    try:
+        model.eval()
+        with torch.no_grad(), mode:
+            output = model(torch.zeros((1, *input_size), device=device, dtype=dtype))
+    finally:
+        model.train(was_training)
+    return max((mode.depth.get(id(t), 0) for t in _tensors(output)), default=0)
