@@ -15,6 +15,7 @@ import inspect
 
 import pytest
 import torch
+import torchvision.models
 from torch import nn
 
 import lecturepkg.models as models
@@ -34,6 +35,14 @@ CASES = {
     "TCN": (lambda: models.TCN(2, 4, 2, [1, 2], 3), (2, 2, 10), [(2, 3, 10), (2, 10)]),
     "CausalConv1d": (lambda: models.CausalConv1d(2, 4, 2), (2, 2, 10), [(2, 3, 10), (2, 10)]),
     "TemporalBlock": (lambda: models.TemporalBlock(2, 4, 2, 1), (2, 2, 10), [(2, 3, 10), (2, 10)]),
+    "ResNet": (
+        lambda: models.resnet18(num_classes=3), (2, 3, 32, 32), [(2, 1, 32, 32), (3, 32, 32)]
+    ),
+    "GoogLeNet": (
+        lambda: models.googlenet(num_classes=3, aux_logits=False), (2, 3, 32, 32),
+        [(2, 1, 32, 32), (3, 32, 32)],
+    ),
+    "InceptionAux": (lambda: models.InceptionAux(8, 3), (2, 8, 14, 14), [(2, 7, 14, 14)]),
     "CifarResNet": (
         lambda: models.CifarResNet(2, 3, depth=8, width=2), (2, 2, 7, 9),
         [(2, 1, 8, 8), (2, 8, 8)],
@@ -51,6 +60,10 @@ CASES = {
         [(2, 3, 8, 8), (2, 8, 8)],
     ),
 }
+
+
+# classes that take the arguments of their torchvision namesake, in its order
+TORCHVISION_ORDER = {"ResNet"}
 
 
 def all_models() -> set[str]:
@@ -93,6 +106,10 @@ def test_wrong_shape_raises_value_error_naming_x(name, shape):
 @pytest.mark.parametrize("name", sorted(all_models()))
 def test_constructor_order(name):
     params = list(inspect.signature(getattr(models, name)).parameters)
+    if name in TORCHVISION_ORDER:  # torchvision's (block, layers, num_classes, ...)
+        theirs = list(inspect.signature(getattr(torchvision.models, name)).parameters)
+        assert params[: len(theirs)] == theirs, params
+        return
     if "num_classes" in params:
         assert params[0] in ("in_channels", "alphabet_size", "num_classes"), params
         if "in_channels" in params:

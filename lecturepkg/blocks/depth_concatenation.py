@@ -18,7 +18,7 @@ The module is named for the concept and not after the function, so that
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F

@@ -29,7 +29,7 @@ keyword-only additions:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Callable
 
 import torch
 import torch.nn.functional as F

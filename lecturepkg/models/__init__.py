@@ -4,8 +4,10 @@ from lecturepkg.models.alexnets import AlexNet, AlexNet2012, alexnet, alexnet201
 from lecturepkg.models.charcnn import CharCNN
 from lecturepkg.models.cnn3d import CNN3d
 from lecturepkg.models.fcn import FCN
+from lecturepkg.models.googlenets import GoogLeNet, GoogLeNetOutputs, InceptionAux, googlenet
 from lecturepkg.models.lenet import DigitsLeNet, LeNet5
 from lecturepkg.models.mnist_convnet import MnistConvNet
+from lecturepkg.models.resnets import ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
 from lecturepkg.models.resnets_cifar import CifarResNet, cifar_resnet
 from lecturepkg.models.tcn import TCN, CausalConv1d, TemporalBlock
 from lecturepkg.models.unets import UNet, center_crop, unet, unet_output_size
@@ -16,6 +18,8 @@ from lecturepkg.models.vggs import (
 
 __all__ = ["DigitsLeNet", "LeNet5", "MnistConvNet", "FCN", "CharCNN", "CNN3d", "TCN",
            "CausalConv1d", "TemporalBlock",
+           "GoogLeNet", "GoogLeNetOutputs", "InceptionAux", "googlenet",
+           "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "CifarResNet", "cifar_resnet",
            "UNet", "unet", "center_crop", "unet_output_size",
            "AlexNet", "alexnet", "AlexNet2012", "alexnet2012",
