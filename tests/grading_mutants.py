@@ -1031,6 +1031,514 @@ def conv_transpose2d_overwrites_input(x, weight, stride=1, padding=0):
     return full[:, padding:padding + H_out, padding:padding + W_out]
 
 
+# ----------------------------------------------------------------------------------------
+# chapter 3: vgg_features_cost
+# ----------------------------------------------------------------------------------------
+
+
+def _vgg_cost(cfg, in_channels=3, input_size=224, batch_norm=False, *, pool=lambda n: n // 2, padding=1,
+              k=9, bias=1, bn_params=2):
+    """Helper of the mutants below: the bookkeeping with optional flaws."""
+    H, W = (input_size, input_size) if isinstance(input_size, int) else input_size
+    if H < 1 or W < 1:
+        raise ValueError("bad input size")
+    C, params = in_channels, 0
+    for entry in cfg:
+        if entry == "M":
+            if H < 2 or W < 2:
+                raise ValueError("the map vanishes")
+            H, W = pool(H), pool(W)
+        elif isinstance(entry, int) and entry > 0:
+            params += entry * (C * k + bias) + (bn_params * entry if batch_norm else 0)
+            H, W = H + 2 * padding - 2, W + 2 * padding - 2
+            C = entry
+        else:
+            raise ValueError("bad entry")
+    return (C, H, W), params
+
+
+def vgg_features_cost_pool_rounds_up(cfg, in_channels=3, input_size=224, batch_norm=False):
+    """Max pooling rounds the size up (ceil mode) instead of down."""
+    return _vgg_cost(cfg, in_channels, input_size, batch_norm, pool=lambda n: -(-n // 2))
+
+
+def vgg_features_cost_no_padding(cfg, in_channels=3, input_size=224, batch_norm=False):
+    """The 3 x 3 convolutions taken as valid (no padding): each shrinks the map by 2."""
+    return _vgg_cost(cfg, in_channels, input_size, batch_norm, padding=0)
+
+
+def vgg_features_cost_kernel_not_squared(cfg, in_channels=3, input_size=224, batch_norm=False):
+    """A 3 x 3 kernel counted as 3 weights per input channel instead of 9."""
+    return _vgg_cost(cfg, in_channels, input_size, batch_norm, k=3)
+
+
+def vgg_features_cost_bias_forgotten(cfg, in_channels=3, input_size=224, batch_norm=False):
+    """The convolutions' biases are not counted."""
+    return _vgg_cost(cfg, in_channels, input_size, batch_norm, bias=0)
+
+
+def vgg_features_cost_running_stats_counted(cfg, in_channels=3, input_size=224, batch_norm=False):
+    """Batch norm counted with 4 numbers per channel: the running mean and variance are
+    buffers, not parameters."""
+    return _vgg_cost(cfg, in_channels, input_size, batch_norm, bn_params=4)
+
+
+def vgg_features_cost_always_rgb(cfg, in_channels=3, input_size=224, batch_norm=False):
+    """in_channels ignored: the first layer always sees 3 channels."""
+    return _vgg_cost(cfg, 3, input_size, batch_norm)
+
+
+def vgg_features_cost_channels_last(cfg, in_channels=3, input_size=224, batch_norm=False):
+    """The shape returned as (H, W, C), channels last."""
+    (C, H, W), params = _vgg_cost(cfg, in_channels, input_size, batch_norm)
+    return (H, W, C), params
+
+
+# ----------------------------------------------------------------------------------------
+# conv1x1
+# ----------------------------------------------------------------------------------------
+
+
+def _check_1x1(x, weight, bias):
+    if weight.shape[1:] != (x.shape[1], 1, 1) or bias.shape != (weight.shape[0],):
+        raise ValueError("bad weight")
+
+
+def conv1x1_reshape_without_transpose(x, weight, bias):
+    """The pixels gathered with a plain reshape (N, H * W, C) of the (N, C, H, W) array,
+    which scrambles channels and positions."""
+    _check_1x1(x, weight, bias)
+    N, C, H, W = x.shape
+    y = x.reshape(N, H * W, C) @ weight[:, :, 0, 0].T + bias  # (N, H * W, D)
+    return y.transpose(0, 2, 1).reshape(N, -1, H, W)
+
+
+def conv1x1_weight_transposed(x, weight, bias):
+    """The (D, C) weight matrix used as if it were (C, D): pixels @ W instead of pixels @ W.T
+    (it fits only when C = D)."""
+    _check_1x1(x, weight, bias)
+    N, C, H, W = x.shape
+    y = x.transpose(0, 2, 3, 1).reshape(-1, C) @ weight[:, :, 0, 0] + bias
+    return y.reshape(N, H, W, -1).transpose(0, 3, 1, 2)
+
+
+def conv1x1_no_bias(x, weight, bias):
+    """The bias is forgotten."""
+    _check_1x1(x, weight, bias)
+    return np.einsum('dc,nchw->ndhw', weight[:, :, 0, 0], x)
+
+
+def conv1x1_sums_the_batch(x, weight, bias):
+    """The images of the batch are summed into each output (the batch axis contracted too)."""
+    _check_1x1(x, weight, bias)
+    y = np.einsum('dc,nchw->dhw', weight[:, :, 0, 0], x) + bias[:, None, None]
+    return np.broadcast_to(y, (x.shape[0],) + y.shape).copy()
+
+
+def conv1x1_always_float64(x, weight, bias):
+    """Right values, but always float64 (float32 inputs come back as float64)."""
+    _check_1x1(x, weight, bias)
+    return np.einsum('dc,nchw->ndhw', weight[:, :, 0, 0].astype(np.float64), x.astype(np.float64)) \
+        + bias[None, :, None, None]
+
+
+def conv1x1_no_shape_check(x, weight, bias):
+    """Right values, but a 3 x 3 weight is silently cut down to its top-left tap."""
+    return np.einsum('dc,nchw->ndhw', weight[:, :, 0, 0], x) + bias[None, :, None, None]
+
+
+# ----------------------------------------------------------------------------------------
+# depth_concat
+# ----------------------------------------------------------------------------------------
+
+
+def _depth_concat(tensors, offset=lambda diff: diff // 2, mode="constant", size=max, axis=1):
+    """Helper of the mutants below: DepthConcat with optional flaws."""
+    if len(tensors) == 0 or any(t.ndim != 4 for t in tensors) or len({t.shape[0] for t in tensors}) > 1:
+        raise ValueError("bad maps")
+    H, W = size(t.shape[2] for t in tensors), size(t.shape[3] for t in tensors)
+    out = []
+    for t in tensors:
+        dh, dw = H - t.shape[2], W - t.shape[3]
+        if dh < 0 or dw < 0:  # crop (the 'smallest' mutant)
+            top, left = -dh // 2, -dw // 2
+            out.append(t[:, :, top:top + H, left:left + W])
+            continue
+        pads = ((0, 0), (0, 0), (offset(dh), dh - offset(dh)), (offset(dw), dw - offset(dw)))
+        out.append(np.pad(t, pads, mode=mode))
+    return np.concatenate(out, axis=axis)
+
+
+def depth_concat_top_left(tensors):
+    """No centring: all the zeros go at the bottom and on the right."""
+    return _depth_concat(tensors, offset=lambda diff: 0)
+
+
+def depth_concat_extra_zero_on_top(tensors):
+    """Odd margins put the extra row on top and the extra column on the left (ceil)."""
+    return _depth_concat(tensors, offset=lambda diff: -(-diff // 2))
+
+
+def depth_concat_crops_to_the_smallest(tensors):
+    """The maps are cropped to the smallest size instead of padded to the largest."""
+    return _depth_concat(tensors, size=min)
+
+
+def depth_concat_edge_padding(tensors):
+    """Padded by repeating the border values instead of with zeros."""
+    return _depth_concat(tensors, mode="edge")
+
+
+def depth_concat_reversed(tensors):
+    """The maps concatenated in reverse order."""
+    return _depth_concat(list(tensors)[::-1])
+
+
+def depth_concat_along_the_batch(tensors):
+    """Concatenated along axis 0 (the batch) instead of the channels."""
+    return _depth_concat(tensors, axis=0)
+
+
+# ----------------------------------------------------------------------------------------
+# inception_cost
+# ----------------------------------------------------------------------------------------
+
+
+def _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None, *,
+               reduction_cost=True, square=lambda k: k * k, pool_channels=None, height_only=False,
+               skip_empty=True, pool_cost=0):
+    """Helper of the mutants below: the module's bookkeeping with optional flaws."""
+    H, W = (size, size) if isinstance(size, int) else size
+    if height_only:
+        W = H
+    if H < 1 or W < 1 or any(c is not None and c < 0
+                             for c in [in_channels, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj]):
+        raise ValueError("bad arguments")
+    mults = H * W * in_channels * ch1x1
+    for red, out, k in [(ch3x3red, ch3x3, 3), (ch5x5red, ch5x5, 5)]:
+        if out == 0 and skip_empty:
+            continue
+        if red is None:
+            mults += H * W * in_channels * out * square(k)
+        else:
+            mults += (H * W * in_channels * red if reduction_cost else 0) + H * W * red * out * square(k)
+    pooled = in_channels if pool_proj is None else pool_proj
+    if pool_proj is not None:
+        mults += H * W * in_channels * pool_proj
+    if pool_channels is not None:
+        pooled = pool_channels(in_channels, pool_proj)
+    mults += pool_cost * H * W * in_channels
+    return int(ch1x1 + ch3x3 + ch5x5 + pooled), int(mults)
+
+
+def inception_cost_reduction_is_free(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None,
+                                     pool_proj=None):
+    """The 1 x 1 reductions' own multiplications are forgotten."""
+    return _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj,
+                      reduction_cost=False)
+
+
+def inception_cost_kernel_not_squared(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None,
+                                      pool_proj=None):
+    """A k x k kernel counted as k multiplications per input map instead of k * k."""
+    return _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj, square=lambda k: k)
+
+
+def inception_cost_pool_branch_dropped(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None,
+                                       pool_proj=None):
+    """The naive module's pooled maps are not counted among the outputs."""
+    return _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj,
+                      pool_channels=lambda c, p: 0 if p is None else p)
+
+
+def inception_cost_pool_always_passes_the_input(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None,
+                                                ch5x5red=None, pool_proj=None):
+    """The pooling branch always passes in_channels maps, even after its projection."""
+    return _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj,
+                      pool_channels=lambda c, p: c)
+
+
+def inception_cost_square_maps_only(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None,
+                                    pool_proj=None):
+    """The maps assumed square: H * H instead of H * W."""
+    return _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj, height_only=True)
+
+
+def inception_cost_pooling_costs_nine(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None,
+                                      pool_proj=None):
+    """The 3 x 3 max pooling counted as 9 multiplications per value."""
+    return _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj, pool_cost=9)
+
+
+def inception_cost_float(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None):
+    """Right values, but returned as floats."""
+    out, mults = _inception(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj)
+    return float(out), float(mults)
+
+
+# ----------------------------------------------------------------------------------------
+# basic_block_forward
+# ----------------------------------------------------------------------------------------
+
+
+def _basic_block(x, params, stride=1, eps=1e-5, *, final_relu=True, relu_before_add=False, conv2_stride=False,
+                 batch_stats=False, projection_bn=True, projection_when_needed=False):
+    """Helper of the mutants below: the block with optional flaws."""
+    import torch.nn.functional as F
+
+    def bn(z, prefix):
+        if batch_stats:
+            mean, var = z.mean(dim=(0, 2, 3)), z.var(dim=(0, 2, 3), unbiased=False)
+        else:
+            mean, var = params[f"{prefix}.running_mean"], params[f"{prefix}.running_var"]
+        scale = params[f"{prefix}.weight"] / (var + eps).sqrt()
+        return (z - mean[None, :, None, None]) * scale[None, :, None, None] + params[f"{prefix}.bias"][None, :, None, None]
+
+    s1, s2 = (1, stride) if conv2_stride else (stride, 1)
+    out = F.relu(bn(F.conv2d(x, params["conv1.weight"], stride=s1, padding=1), "bn1"))
+    out = bn(F.conv2d(out, params["conv2.weight"], stride=s2, padding=1), "bn2")
+    if relu_before_add:
+        out = F.relu(out)
+    has_projection = "downsample.0.weight" in params
+    if has_projection and not (projection_when_needed and out.shape == x.shape):
+        shortcut = F.conv2d(x, params["downsample.0.weight"], stride=stride)
+        if projection_bn:
+            shortcut = bn(shortcut, "downsample.1")
+    elif out.shape == x.shape:
+        shortcut = x
+    else:
+        raise ValueError("needs a projection")
+    out = out + shortcut
+    return F.relu(out) if final_relu else out
+
+
+def basic_block_forward_no_final_relu(x, params, stride=1, eps=1e-5):
+    """The ReLU after the addition is forgotten."""
+    return _basic_block(x, params, stride, eps, final_relu=False)
+
+
+def basic_block_forward_relu_before_the_addition(x, params, stride=1, eps=1e-5):
+    """The ReLU applied to F(x) before the addition, and none after it."""
+    return _basic_block(x, params, stride, eps, final_relu=False, relu_before_add=True)
+
+
+def basic_block_forward_stride_in_conv2(x, params, stride=1, eps=1e-5):
+    """The stride put in the second convolution instead of the first."""
+    return _basic_block(x, params, stride, eps, conv2_stride=True)
+
+
+def basic_block_forward_batch_statistics(x, params, stride=1, eps=1e-5):
+    """Batch norm with the batch's statistics (training mode) instead of the running ones."""
+    return _basic_block(x, params, stride, eps, batch_stats=True)
+
+
+def basic_block_forward_projection_without_bn(x, params, stride=1, eps=1e-5):
+    """The projection shortcut without its batch norm."""
+    return _basic_block(x, params, stride, eps, projection_bn=False)
+
+
+def basic_block_forward_projection_only_when_needed(x, params, stride=1, eps=1e-5):
+    """The identity used whenever the shapes match, even when a projection is given."""
+    return _basic_block(x, params, stride, eps, projection_when_needed=True)
+
+
+def basic_block_forward_zero_padded_identity(x, params, stride=1, eps=1e-5):
+    """He et al.'s option A instead of the given projection: the input subsampled by the
+    stride, its missing channels zero-padded."""
+    import torch
+
+    params = {k: v for k, v in params.items() if not k.startswith("downsample")}
+    planes = params["conv1.weight"].shape[0]
+    sub = x[:, :, ::stride, ::stride]
+    if sub.shape[1] < planes:
+        sub = torch.cat([sub, sub.new_zeros(sub.shape[0], planes - sub.shape[1], *sub.shape[2:])], dim=1)
+    if sub.shape[1] != planes:
+        raise ValueError("cannot pad")
+    import torch.nn.functional as F
+
+    def bn(z, prefix):
+        scale = params[f"{prefix}.weight"] / (params[f"{prefix}.running_var"] + eps).sqrt()
+        return (z - params[f"{prefix}.running_mean"][None, :, None, None]) * scale[None, :, None, None] \
+            + params[f"{prefix}.bias"][None, :, None, None]
+
+    out = F.relu(bn(F.conv2d(x, params["conv1.weight"], stride=stride, padding=1), "bn1"))
+    out = bn(F.conv2d(out, params["conv2.weight"], padding=1), "bn2")
+    return F.relu(out + sub)
+
+
+# ----------------------------------------------------------------------------------------
+# highway_forward
+# ----------------------------------------------------------------------------------------
+
+
+def _highway(x, weight_h, bias_h, weight_t, bias_t, *, swap=False, h_act=lambda z: np.maximum(z, 0),
+             gate=lambda z: 1 / (1 + np.exp(-z)), transpose=True, carry=True, check=True):
+    """Helper of the mutants below: the layer with optional flaws."""
+    F = x.shape[1]
+    if check and (weight_h.shape != (F, F) or weight_t.shape != (F, F) or bias_h.shape != (F,)
+                  or bias_t.shape != (F,)):
+        raise ValueError("bad shapes")
+    wh, wt = (weight_h.T, weight_t.T) if transpose else (weight_h, weight_t)
+    h, t = h_act(x @ wh + bias_h), gate(x @ wt + bias_t)
+    if swap:
+        return x * t + h * (1 - t)
+    return h * t + (x * (1 - t) if carry else x)
+
+
+def highway_forward_gates_swapped(x, weight_h, bias_h, weight_t, bias_t):
+    """The gate's roles swapped: T carries the input and 1 - T passes H(x)."""
+    return _highway(x, weight_h, bias_h, weight_t, bias_t, swap=True)
+
+
+def highway_forward_no_relu(x, weight_h, bias_h, weight_t, bias_t):
+    """H(x) without its nonlinearity: an affine map only."""
+    return _highway(x, weight_h, bias_h, weight_t, bias_t, h_act=lambda z: z)
+
+
+def highway_forward_tanh_gate(x, weight_h, bias_h, weight_t, bias_t):
+    """The gate squashed by tanh instead of the logistic sigmoid."""
+    return _highway(x, weight_h, bias_h, weight_t, bias_t, gate=np.tanh)
+
+
+def highway_forward_weights_not_transposed(x, weight_h, bias_h, weight_t, bias_t):
+    """x @ W instead of x @ W.T: the Linear layout (output features first) misread."""
+    return _highway(x, weight_h, bias_h, weight_t, bias_t, transpose=False)
+
+
+def highway_forward_carry_not_gated(x, weight_h, bias_h, weight_t, bias_t):
+    """The input added in full, like a residual: y = H(x) T(x) + x."""
+    return _highway(x, weight_h, bias_h, weight_t, bias_t, carry=False)
+
+
+def highway_forward_no_shape_check(x, weight_h, bias_h, weight_t, bias_t):
+    """Right values, but no check of the shapes: a transform to one feature, or a bias of
+    length 1, is broadcast over the features silently."""
+    return _highway(x, weight_h, bias_h, weight_t, bias_t, check=False)
+
+
+# ----------------------------------------------------------------------------------------
+# center_crop
+# ----------------------------------------------------------------------------------------
+
+
+def _crop(x, size, *, offset=lambda diff: diff // 2, swap=False, axes=(2, 3), check=True):
+    """Helper of the mutants below: the crop with optional flaws."""
+    h, w = (size, size) if isinstance(size, int) else size
+    if swap:
+        h, w = w, h
+    A, B = x.shape[axes[0]], x.shape[axes[1]]
+    if check and not (1 <= h <= x.shape[2] and 1 <= w <= x.shape[3]):
+        raise ValueError("bad size")
+    index = [slice(None)] * 4
+    index[axes[0]] = slice(offset(A - h), offset(A - h) + h)
+    index[axes[1]] = slice(offset(B - w), offset(B - w) + w)
+    return x[tuple(index)].copy()
+
+
+def center_crop_top_left(x, size):
+    """No centring: the top-left corner of the map is kept."""
+    return _crop(x, size, offset=lambda diff: 0)
+
+
+def center_crop_extra_row_on_top(x, size):
+    """Odd margins drop the extra row at the top and the extra column on the left (ceil)."""
+    return _crop(x, size, offset=lambda diff: -(-diff // 2))
+
+
+def center_crop_rounds_half_to_even(x, size):
+    """The top margin rounded to nearest with Python's round, as torchvision does: a margin
+    of 3 starts the crop at row 2, not 1."""
+    return _crop(x, size, offset=lambda diff: int(round(diff / 2)))
+
+
+def center_crop_height_and_width_swapped(x, size):
+    """size read as (w, h)."""
+    return _crop(x, size, swap=True, check=False)
+
+
+def center_crop_wrong_axes(x, size):
+    """The crop applied to axes 1 and 2 (channels and height) instead of height and width."""
+    return _crop(x, size, axes=(1, 2), check=False)
+
+
+def center_crop_no_check(x, size):
+    """Right values, but no ValueError: slicing quietly returns less than asked for."""
+    return _crop(x, size, check=False)
+
+
+# ----------------------------------------------------------------------------------------
+# batch_norm_train
+# ----------------------------------------------------------------------------------------
+
+
+def _batch_norm(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5, *, ddof_norm=0, ddof_run=1,
+                reverse_momentum=False, axes=None, eps_outside=False, update=True, check=True):
+    """Helper of the mutants below: training-mode batch norm with optional flaws."""
+    if check and (x.ndim not in (2, 4) or any(a.shape != (x.shape[1],)
+                                              for a in (gamma, beta, running_mean, running_var))):
+        raise ValueError("bad shapes")
+    C = x.shape[1]
+    axes = ((0,) if x.ndim == 2 else (0, 2, 3)) if axes is None else axes
+    m = x.size // C
+    if check and m < 2:
+        raise ValueError("one value per channel")
+    shape = (1, C) + (1,) * (x.ndim - 2)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, ddof=ddof_norm, keepdims=True)
+    y = (x - mean) / (np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps))
+    y = y * gamma.reshape(shape) + beta.reshape(shape)
+    batch_mean = x.mean(axis=(0,) if x.ndim == 2 else (0, 2, 3))
+    batch_var = x.var(axis=(0,) if x.ndim == 2 else (0, 2, 3), ddof=ddof_run)
+    a, b = (momentum, 1 - momentum) if reverse_momentum else (1 - momentum, momentum)
+    if not update:
+        return y, running_mean.copy(), running_var.copy()
+    return y, a * running_mean + b * batch_mean, a * running_var + b * batch_var
+
+
+def batch_norm_train_unbiased_normalisation(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """The batch normalised with the unbiased variance (divided by m - 1)."""
+    return _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, ddof_norm=1)
+
+
+def batch_norm_train_biased_running_variance(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """The running variance updated with the biased variance (PyTorch uses the unbiased one)."""
+    return _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, ddof_run=0)
+
+
+def batch_norm_train_momentum_reversed(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """momentum weighs the old statistics instead of the batch's (Keras's convention)."""
+    return _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, reverse_momentum=True)
+
+
+def batch_norm_train_per_position(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """Statistics over the batch axis only: every pixel normalised on its own."""
+    return _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, axes=(0,))
+
+
+def batch_norm_train_per_sample(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """Statistics over each sample's values instead of each channel's (layer norm)."""
+    axes = tuple(range(1, x.ndim))
+    return _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, axes=axes)
+
+
+def batch_norm_train_eps_outside_the_root(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """eps added to the standard deviation instead of under the square root."""
+    return _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, eps_outside=True)
+
+
+def batch_norm_train_no_update(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """The running statistics returned unchanged."""
+    return _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, update=False)
+
+
+def batch_norm_train_updates_in_place(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """Right values, but the running statistics are updated in place, as PyTorch does to its
+    buffers: the caller's arrays change."""
+    y, mean, var = _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps)
+    running_mean[:], running_var[:] = mean, var
+    return y, running_mean, running_var
+
+
 MUTANTS: dict[str, list[Callable]] = {
     "correlate1d": [
         correlate1d_flipped_kernel,
@@ -1161,5 +1669,75 @@ MUTANTS: dict[str, list[Callable]] = {
         conv_transpose2d_cropped_top_left_only,
         conv_transpose2d_forward_weight_layout,
         conv_transpose2d_overwrites_input,
+    ],
+    # chapter 3
+    "vgg_features_cost": [
+        vgg_features_cost_pool_rounds_up,
+        vgg_features_cost_no_padding,
+        vgg_features_cost_kernel_not_squared,
+        vgg_features_cost_bias_forgotten,
+        vgg_features_cost_running_stats_counted,
+        vgg_features_cost_always_rgb,
+        vgg_features_cost_channels_last,
+    ],
+    "conv1x1": [
+        conv1x1_reshape_without_transpose,
+        conv1x1_weight_transposed,
+        conv1x1_no_bias,
+        conv1x1_sums_the_batch,
+        conv1x1_always_float64,
+        conv1x1_no_shape_check,
+    ],
+    "depth_concat": [
+        depth_concat_top_left,
+        depth_concat_extra_zero_on_top,
+        depth_concat_crops_to_the_smallest,
+        depth_concat_edge_padding,
+        depth_concat_reversed,
+        depth_concat_along_the_batch,
+    ],
+    "inception_cost": [
+        inception_cost_reduction_is_free,
+        inception_cost_kernel_not_squared,
+        inception_cost_pool_branch_dropped,
+        inception_cost_pool_always_passes_the_input,
+        inception_cost_square_maps_only,
+        inception_cost_pooling_costs_nine,
+        inception_cost_float,
+    ],
+    "basic_block_forward": [
+        basic_block_forward_no_final_relu,
+        basic_block_forward_relu_before_the_addition,
+        basic_block_forward_stride_in_conv2,
+        basic_block_forward_batch_statistics,
+        basic_block_forward_projection_without_bn,
+        basic_block_forward_projection_only_when_needed,
+        basic_block_forward_zero_padded_identity,
+    ],
+    "highway_forward": [
+        highway_forward_gates_swapped,
+        highway_forward_no_relu,
+        highway_forward_tanh_gate,
+        highway_forward_weights_not_transposed,
+        highway_forward_carry_not_gated,
+        highway_forward_no_shape_check,
+    ],
+    "center_crop": [
+        center_crop_top_left,
+        center_crop_extra_row_on_top,
+        center_crop_rounds_half_to_even,
+        center_crop_height_and_width_swapped,
+        center_crop_wrong_axes,
+        center_crop_no_check,
+    ],
+    "batch_norm_train": [
+        batch_norm_train_unbiased_normalisation,
+        batch_norm_train_biased_running_variance,
+        batch_norm_train_momentum_reversed,
+        batch_norm_train_per_position,
+        batch_norm_train_per_sample,
+        batch_norm_train_eps_outside_the_root,
+        batch_norm_train_no_update,
+        batch_norm_train_updates_in_place,
     ],
 }

@@ -867,6 +867,251 @@ ROUTES["conv_transpose2d"] = {
         """, "lecturepkg.conv"),
 }
 
+# ---- chapter 3 ---------------------------------------------------------------------------
+
+ROUTES["vgg_features_cost"] = {
+    "torchvision's make_layers on meta tensors (the test's own oracle)": ("""
+        from torchvision.models import vgg
+        def vgg_features_cost(cfg, in_channels=3, input_size=224, batch_norm=False):
+            H, W = (input_size, input_size) if isinstance(input_size, int) else input_size
+            with torch.device("meta"):
+                features = vgg.make_layers(cfg, batch_norm=batch_norm)
+                out = features(torch.zeros(1, 3, H, W))
+            return tuple(out.shape[1:]), sum(p.numel() for p in features.parameters())
+        """, "torchvision.models.vgg"),
+    "the course's VGG builder, counted by lecturepkg.counting": ("""
+        from lecturepkg.models import vggs
+        from lecturepkg.counting import count_parameters
+        def vgg_features_cost(cfg, in_channels=3, input_size=224, batch_norm=False):
+            H, W = (input_size, input_size) if isinstance(input_size, int) else input_size
+            features = vggs.make_layers(cfg, batch_norm=batch_norm)
+            return tuple(features(torch.zeros(1, 3, H, W)).shape[1:]), count_parameters(features)
+        """, "lecturepkg.models"),
+    "nn.Conv2d layers built to count their parameters": ("""
+        def vgg_features_cost(cfg, in_channels=3, input_size=224, batch_norm=False):
+            H, W = (input_size, input_size) if isinstance(input_size, int) else input_size
+            C, params = in_channels, 0
+            for v in cfg:
+                if v == "M":
+                    H, W = H // 2, W // 2
+                else:
+                    layers = [nn.Conv2d(C, v, 3, padding=1)] + ([nn.BatchNorm2d(v)] if batch_norm else [])
+                    params += sum(p.numel() for layer in layers for p in layer.parameters())
+                    C = v
+            return (C, H, W), params
+        """, "torch.nn.modules.conv._ConvNd.__init__"),
+    "F.conv2d and F.max_pool2d on meta tensors for the shape": ("""
+        def vgg_features_cost(cfg, in_channels=3, input_size=224, batch_norm=False):
+            H, W = (input_size, input_size) if isinstance(input_size, int) else input_size
+            x, params = torch.zeros(1, in_channels, H, W, device="meta"), 0
+            for v in cfg:
+                if v == "M":
+                    x = F.max_pool2d(x, 2)
+                else:
+                    x = F.conv2d(x, torch.zeros(v, x.shape[1], 3, 3, device="meta"), padding=1)
+                    params += v * (9 * x.shape[1] + 1) + (2 * v if batch_norm else 0)
+            return tuple(x.shape[1:]), params
+        """, CONV),
+}
+
+ROUTES["conv1x1"] = {
+    "F.conv2d": ("""
+        def conv1x1(x, weight, bias):
+            t = torch.from_numpy
+            return F.conv2d(t(x), t(weight), t(bias)).numpy()
+        """, CONV),
+    "nn.Conv2d layer": ("""
+        def conv1x1(x, weight, bias):
+            layer = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2:]).to(torch.from_numpy(x).dtype)
+            layer.weight.data, layer.bias.data = torch.from_numpy(weight), torch.from_numpy(bias)
+            return layer(torch.from_numpy(x)).detach().numpy()
+        """, CONV),
+    "lecturepkg.conv.conv2d": ("""
+        from lecturepkg.conv import conv2d
+        def conv1x1(x, weight, bias):
+            return conv2d(x, weight, bias)
+        """, "lecturepkg.conv"),
+}
+
+ROUTES["depth_concat"] = {
+    "lecturepkg.blocks.depth_concat": ("""
+        from lecturepkg.blocks import depth_concat as course
+        def depth_concat(tensors):
+            return course([torch.from_numpy(t) for t in tensors]).numpy()
+        """, "lecturepkg.blocks"),
+    "lecturepkg.blocks.DepthConcat of identity branches": ("""
+        import lecturepkg.blocks
+        def depth_concat(tensors):
+            branches = [nn.Identity() for _ in tensors]
+            module = lecturepkg.blocks.DepthConcat(branches)
+            return module(torch.from_numpy(tensors[0])).numpy()
+        """, "lecturepkg.blocks"),
+}
+
+ROUTES["inception_cost"] = {
+    "FlopCounterMode on meta tensors (the test's own oracle)": ("""
+        from torch.utils.flop_counter import FlopCounterMode
+        def inception_cost(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None):
+            H, W = (size, size) if isinstance(size, int) else size
+            with torch.device("meta"), FlopCounterMode(display=False) as counter:
+                x = torch.zeros(1, in_channels, H, W)
+                y = F.conv2d(x, torch.zeros(ch5x5, in_channels, 5, 5), padding=2)
+            return y.shape[1], counter.get_total_flops() // 2
+        """, "torch.utils.flop_counter"),
+    "lecturepkg.counting.count_macs of the course's Inception": ("""
+        from lecturepkg.counting import count_macs
+        from lecturepkg.blocks import Inception
+        def inception_cost(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None):
+            H, W = (size, size) if isinstance(size, int) else size
+            module = Inception(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
+            return ch1x1 + ch3x3 + ch5x5 + pool_proj, count_macs(module, (in_channels, H, W))
+        """, "lecturepkg"),
+    "torchvision's GoogLeNet Inception": ("""
+        from torchvision.models.googlenet import Inception
+        def inception_cost(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None):
+            module = Inception(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
+            return ch1x1 + ch3x3 + ch5x5 + pool_proj, 0
+        """, "torchvision.models.googlenet"),
+    "running the convolutions and counting by hand": ("""
+        def inception_cost(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None):
+            H, W = (size, size) if isinstance(size, int) else size
+            x = torch.zeros(1, in_channels, H, W, device="meta")
+            y = F.conv2d(x, torch.zeros(ch5x5, in_channels, 5, 5, device="meta"), padding=2)
+            return y.shape[1], y[0].numel() * in_channels * 25
+        """, CONV),
+}
+
+ROUTES["basic_block_forward"] = {
+    "torchvision's BasicBlock (the test's own oracle)": ("""
+        from torchvision.models.resnet import BasicBlock
+        def basic_block_forward(x, params, stride=1, eps=1e-5):
+            planes, inplanes = params["conv1.weight"].shape[:2]
+            down = None
+            if "downsample.0.weight" in params:
+                down = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
+            block = BasicBlock(inplanes, planes, stride=stride, downsample=down).double().eval()
+            block.load_state_dict(params)
+            with torch.no_grad():
+                return block(x)
+        """, "torchvision.models.resnet"),
+    "lecturepkg.blocks.BasicBlock": ("""
+        import lecturepkg.blocks as blocks
+        def basic_block_forward(x, params, stride=1, eps=1e-5):
+            planes, inplanes = params["conv1.weight"].shape[:2]
+            down = None
+            if "downsample.0.weight" in params:
+                down = blocks.projection_shortcut(inplanes, planes, stride)
+            block = blocks.BasicBlock(inplanes, planes, stride=stride, downsample=down).double().eval()
+            block.load_state_dict(params)
+            with torch.no_grad():
+                return block(x)
+        """, "lecturepkg.blocks"),
+    "torchvision's resnet18, one block swapped in": ("""
+        import torchvision
+        def basic_block_forward(x, params, stride=1, eps=1e-5):
+            net = torchvision.models.resnet18()
+            return net.layer1[0](x)
+        """, "torchvision.models.resnet"),
+}
+
+ROUTES["highway_forward"] = {
+    "lecturepkg.blocks.Highway": ("""
+        from lecturepkg.blocks import Highway
+        def highway_forward(x, weight_h, bias_h, weight_t, bias_t):
+            layer = Highway(x.shape[1]).double()
+            t = torch.from_numpy
+            with torch.no_grad():
+                layer.transform.weight.copy_(t(weight_h))
+                layer.transform.bias.copy_(t(bias_h))
+                layer.gate.weight.copy_(t(weight_t))
+                layer.gate.bias.copy_(t(bias_t))
+                return layer(t(x)).numpy()
+        """, "lecturepkg.blocks"),
+    "lecturepkg.blocks.highway.Highway.forward on a stand-in": ("""
+        import types
+        from lecturepkg.blocks import highway
+        def highway_forward(x, weight_h, bias_h, weight_t, bias_t):
+            t = torch.from_numpy
+            me = types.SimpleNamespace(features=x.shape[1],
+                                       transform=lambda z: z @ t(weight_h).T + t(bias_h),
+                                       gate=lambda z: z @ t(weight_t).T + t(bias_t))
+            return highway.Highway.forward(me, t(x)).numpy()
+        """, "lecturepkg.blocks"),
+}
+
+ROUTES["center_crop"] = {
+    "the course's U-Net center_crop": ("""
+        from lecturepkg.models.unets import center_crop as course
+        def center_crop(x, size):
+            return course(torch.from_numpy(x), size).numpy()
+        """, "lecturepkg.models"),
+    "torchvision.transforms.v2.functional.center_crop": ("""
+        import torchvision.transforms.v2.functional as TF
+        def center_crop(x, size):
+            h, w = (size, size) if isinstance(size, int) else size
+            return TF.center_crop(torch.from_numpy(x), [h, w]).numpy()
+        """, "center_crop"),
+    "torchvision.transforms.v2.CenterCrop": ("""
+        from torchvision.transforms import v2
+        def center_crop(x, size):
+            return v2.CenterCrop(size)(torch.from_numpy(x)).numpy()
+        """, "center_crop"),
+    "torchvision.transforms.functional.center_crop (v1)": ("""
+        import torchvision.transforms.functional as TF
+        def center_crop(x, size):
+            return TF.center_crop(torch.from_numpy(x), size).numpy()
+        """, "center_crop"),
+}
+
+ROUTES["batch_norm_train"] = {
+    "F.batch_norm (the test's own oracle)": ("""
+        def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+            t = lambda a: torch.from_numpy(a.copy())
+            mean, var = t(running_mean), t(running_var)
+            y = F.batch_norm(t(x), mean, var, t(gamma), t(beta), training=True, momentum=momentum, eps=eps)
+            return y.numpy(), mean.numpy(), var.numpy()
+        """, "torch.nn.functional.batch_norm"),
+    "nn.BatchNorm2d layer": ("""
+        def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+            layer = nn.BatchNorm2d(x.shape[1], eps=eps, momentum=momentum).double().train()
+            with torch.no_grad():
+                for name, a in [("weight", gamma), ("bias", beta), ("running_mean", running_mean),
+                                ("running_var", running_var)]:
+                    getattr(layer, name).copy_(torch.from_numpy(a))
+                y = layer(torch.from_numpy(x))
+            return y.numpy(), layer.running_mean.numpy(), layer.running_var.numpy()
+        """, "batch_norm"),
+    "torch.batch_norm (the C++ function)": ("""
+        def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+            t = lambda a: torch.from_numpy(a.copy())
+            mean, var = t(running_mean), t(running_var)
+            y = torch.batch_norm(t(x), t(gamma), t(beta), mean, var, True, momentum, eps, False)
+            return y.numpy(), mean.numpy(), var.numpy()
+        """, "batch normalisation"),
+    "torch.ops.aten.native_batch_norm": ("""
+        def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+            t = lambda a: torch.from_numpy(a.copy())
+            mean, var = t(running_mean), t(running_var)
+            y = torch.ops.aten.native_batch_norm(t(x), t(gamma), t(beta), mean, var, True, momentum, eps)[0]
+            return y.numpy(), mean.numpy(), var.numpy()
+        """, "aten.native_batch_norm"),
+    "F.instance_norm on the batch seen as one sample": ("""
+        def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+            t = lambda a: torch.from_numpy(a.copy())
+            z = t(x).transpose(0, 1).reshape(1, x.shape[1], -1)
+            y = F.instance_norm(z, weight=t(gamma), bias=t(beta), eps=eps)
+            y = y.reshape(x.shape[1], x.shape[0], *x.shape[2:]).transpose(0, 1)
+            return y.numpy(), running_mean, running_var
+        """, "torch.nn.functional.instance_norm"),
+    "lecturepkg.blocks.ConvBNReLU's batch norm": ("""
+        from lecturepkg.blocks import ConvBNReLU
+        def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+            bn = ConvBNReLU(x.shape[1], x.shape[1], 1, eps=eps).bn.double().train()
+            y = bn(torch.from_numpy(x))
+            return y.detach().numpy(), bn.running_mean.numpy(), bn.running_var.numpy()
+        """, "lecturepkg.blocks"),
+}
+
 # Switching the guard off is refused too (shown once, on correlate1d).
 ROUTES["correlate1d"].update({
     "torch._C._DisableTorchDispatch": ("""
@@ -1341,6 +1586,246 @@ HONEST: dict[str, dict[str, str]] = {
                 full = np.zeros((D, (H - 1) * stride + kh, (W - 1) * stride + kw), dtype=pieces.dtype)
                 np.add.at(full, (slice(None), rows[:, None, :, None], cols[None, :, None, :]), pieces)
                 return full[:, padding:full.shape[1] - padding, padding:full.shape[2] - padding]
+            """,
+    },
+    "vgg_features_cost": {
+        "loops": """
+            def vgg_features_cost(cfg, in_channels=3, input_size=224, batch_norm=False):
+                if isinstance(input_size, int):
+                    input_size = (input_size, input_size)
+                H, W = input_size
+                if min(H, W) <= 0:
+                    raise ValueError("input_size")
+                C, total = in_channels, 0
+                for layer in cfg:
+                    if isinstance(layer, str) and layer == "M":
+                        if min(H, W) < 2:
+                            raise ValueError("nothing left to pool")
+                        H, W = H // 2, W // 2
+                    elif type(layer) is int and layer >= 1:
+                        total += layer * C * 9 + layer + (2 * layer if batch_norm else 0)
+                        C = layer
+                    else:
+                        raise ValueError(f"bad layer {layer!r}")
+                return (C, H, W), total
+            """,
+        "math.prod and a list of layers": """
+            import math
+            def vgg_features_cost(cfg, in_channels=3, input_size=224, batch_norm=False):
+                size = [input_size] * 2 if isinstance(input_size, int) else list(input_size)
+                if any(s < 1 for s in size):
+                    raise ValueError("input_size must be positive")
+                shapes, counts = [in_channels], []
+                for v in cfg:
+                    if v == "M":
+                        if any(s < 2 for s in size):
+                            raise ValueError("the map vanishes")
+                        size = [s // 2 for s in size]
+                        continue
+                    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                        raise ValueError(f"bad entry {v!r}")
+                    counts.append(math.prod((v, shapes[-1], 3, 3)) + v * (3 if batch_norm else 1))
+                    shapes.append(v)
+                return (shapes[-1], *size), sum(counts)
+            """,
+    },
+    "conv1x1": {
+        "einsum": """
+            def conv1x1(x, weight, bias):
+                if weight.ndim != 4 or weight.shape[2:] != (1, 1) or weight.shape[1] != x.shape[1]:
+                    raise ValueError("weight must be (D, C, 1, 1)")
+                if bias.shape != weight.shape[:1]:
+                    raise ValueError("bias must be (D,)")
+                return np.einsum('dc,nchw->ndhw', weight[:, :, 0, 0], x) + bias[None, :, None, None]
+            """,
+        "pixels as columns, in torch": """
+            def conv1x1(x, weight, bias):
+                N, C, H, W = x.shape
+                if tuple(weight.shape[1:]) != (C, 1, 1) or bias.shape != (weight.shape[0],):
+                    raise ValueError("not a 1x1 weight for these channels")
+                X = torch.from_numpy(x).permute(1, 0, 2, 3).reshape(C, -1)  # (C, N*H*W)
+                Y = torch.from_numpy(weight).reshape(-1, C) @ X + torch.from_numpy(bias)[:, None]
+                return Y.reshape(-1, N, H, W).permute(1, 0, 2, 3).contiguous().numpy()
+            """,
+    },
+    "depth_concat": {
+        "np.pad and np.concatenate": """
+            def depth_concat(tensors):
+                if not tensors or any(t.ndim != 4 for t in tensors):
+                    raise ValueError("need 4D arrays")
+                if len({t.shape[0] for t in tensors}) != 1:
+                    raise ValueError("batch sizes differ")
+                H = max(t.shape[2] for t in tensors)
+                W = max(t.shape[3] for t in tensors)
+                padded = []
+                for t in tensors:
+                    dh, dw = H - t.shape[2], W - t.shape[3]
+                    padded.append(np.pad(t, ((0, 0), (0, 0), (dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2))))
+                return np.concatenate(padded, axis=1)
+            """,
+        "F.pad and torch.cat": """
+            def depth_concat(tensors):
+                if len(tensors) == 0:
+                    raise ValueError("empty")
+                ts = [torch.from_numpy(np.asarray(t)) for t in tensors]
+                if any(t.dim() != 4 or t.shape[0] != ts[0].shape[0] for t in ts):
+                    raise ValueError("shapes")
+                H, W = max(t.shape[2] for t in ts), max(t.shape[3] for t in ts)
+                dtype = torch.from_numpy(np.zeros(0, np.result_type(*tensors))).dtype
+                out = [F.pad(t.to(dtype), ((W - t.shape[3]) // 2, (W - t.shape[3] + 1) // 2,
+                                         (H - t.shape[2]) // 2, (H - t.shape[2] + 1) // 2)) for t in ts]
+                return torch.cat(out, dim=1).numpy()
+            """,
+    },
+    "inception_cost": {
+        "branch by branch": """
+            def inception_cost(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None):
+                H, W = (size, size) if isinstance(size, int) else size
+                if H <= 0 or W <= 0:
+                    raise ValueError("size")
+                for c in (in_channels, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj):
+                    if c is not None and c < 0:
+                        raise ValueError("negative channels")
+                layers = [(in_channels, ch1x1, 1)]  # (in, out, k) of every convolution
+                if ch3x3:
+                    layers += [(in_channels, ch3x3, 3)] if ch3x3red is None else [(in_channels, ch3x3red, 1), (ch3x3red, ch3x3, 3)]
+                if ch5x5:
+                    layers += [(in_channels, ch5x5, 5)] if ch5x5red is None else [(in_channels, ch5x5red, 1), (ch5x5red, ch5x5, 5)]
+                if pool_proj is not None:
+                    layers.append((in_channels, pool_proj, 1))
+                out = ch1x1 + ch3x3 + ch5x5 + (in_channels if pool_proj is None else pool_proj)
+                return out, sum(H * W * a * b * k * k for a, b, k in layers)
+            """,
+        "per output value": """
+            def inception_cost(in_channels, size, ch1x1, ch3x3, ch5x5, ch3x3red=None, ch5x5red=None, pool_proj=None):
+                h, w = (size, size) if isinstance(size, int) else tuple(size)
+                if min(h, w) < 1 or min(c for c in (in_channels, ch1x1, ch3x3, ch5x5, ch3x3red, ch5x5red, pool_proj, 0)
+                                         if c is not None) < 0:
+                    raise ValueError("bad arguments")
+                per_pixel = ch1x1 * in_channels  # multiplications for one output position
+                for red, out, k in ((ch3x3red, ch3x3, 3), (ch5x5red, ch5x5, 5)):
+                    if out > 0:
+                        per_pixel += out * in_channels * k ** 2 if red is None else red * in_channels + out * red * k ** 2
+                per_pixel += 0 if pool_proj is None else pool_proj * in_channels
+                return ch1x1 + ch3x3 + ch5x5 + (pool_proj if pool_proj is not None else in_channels), h * w * per_pixel
+            """,
+    },
+    "basic_block_forward": {
+        "F.conv2d and F.batch_norm": """
+            def basic_block_forward(x, params, stride=1, eps=1e-5):
+                def bn(z, p):
+                    return F.batch_norm(z, params[p + ".running_mean"], params[p + ".running_var"],
+                                        params[p + ".weight"], params[p + ".bias"], training=False, eps=eps)
+                y = torch.relu(bn(F.conv2d(x, params["conv1.weight"], stride=stride, padding=1), "bn1"))
+                y = bn(F.conv2d(y, params["conv2.weight"], padding=1), "bn2")
+                if "downsample.0.weight" in params:
+                    x = bn(F.conv2d(x, params["downsample.0.weight"], stride=stride), "downsample.1")
+                elif x.shape != y.shape:
+                    raise ValueError("a projection shortcut is needed")
+                return torch.relu(y + x)
+            """,
+        "nn layers loaded from the dict": """
+            def basic_block_forward(x, params, stride=1, eps=1e-5):
+                planes, inplanes = params["conv1.weight"].shape[:2]
+                def layers(prefix, conv, s, pad):
+                    c = nn.Conv2d(conv.shape[1], conv.shape[0], conv.shape[2], stride=s, padding=pad, bias=False)
+                    b = nn.BatchNorm2d(conv.shape[0], eps=eps)
+                    c.weight.data = conv
+                    for name in ("weight", "bias", "running_mean", "running_var"):
+                        getattr(b, name).data = params[f"{prefix}.{name}"]
+                    return nn.Sequential(c, b).double().eval()
+                f1 = layers("bn1", params["conv1.weight"], stride, 1)
+                f2 = layers("bn2", params["conv2.weight"], 1, 1)
+                with torch.no_grad():
+                    out = f2(torch.relu(f1(x)))
+                    if "downsample.0.weight" in params:
+                        shortcut = layers("downsample.1", params["downsample.0.weight"], stride, 0)(x)
+                    else:
+                        if stride != 1 or inplanes != planes:
+                            raise ValueError("needs a projection")
+                        shortcut = x
+                    return torch.relu(out + shortcut)
+            """,
+    },
+    "highway_forward": {
+        "numpy": """
+            def highway_forward(x, weight_h, bias_h, weight_t, bias_t):
+                n = x.shape[-1]
+                if weight_h.shape != (n, n) or weight_t.shape != (n, n) or bias_h.shape != (n,) or bias_t.shape != (n,):
+                    raise ValueError("the highway layer must keep the width")
+                H = np.maximum(0, np.einsum('nf,gf->ng', x, weight_h) + bias_h)
+                T = 0.5 * (1 + np.tanh(0.5 * (x @ weight_t.T + bias_t)))  # the logistic sigmoid
+                return x + T * (H - x)
+            """,
+        "torch": """
+            def highway_forward(x, weight_h, bias_h, weight_t, bias_t):
+                F_ = x.shape[1]
+                for a, s in [(weight_h, (F_, F_)), (weight_t, (F_, F_)), (bias_h, (F_,)), (bias_t, (F_,))]:
+                    if a.shape != s:
+                        raise ValueError("shape")
+                t = torch.from_numpy
+                h = F.relu(F.linear(t(x), t(weight_h), t(bias_h)))
+                g = torch.sigmoid(F.linear(t(x), t(weight_t), t(bias_t)))
+                return torch.lerp(t(x), h, g).numpy()
+            """,
+    },
+    "center_crop": {
+        "slicing": """
+            def center_crop(x, size):
+                h, w = (size, size) if isinstance(size, int) else size
+                H, W = x.shape[-2:]
+                if h < 1 or w < 1 or h > H or w > W:
+                    raise ValueError("size does not fit")
+                i, j = (H - h) // 2, (W - w) // 2
+                return x[..., i:i + h, j:j + w]
+            """,
+        "torch.narrow": """
+            def center_crop(x, size):
+                h, w = (size, size) if isinstance(size, int) else tuple(size)
+                if not (0 < h <= x.shape[2] and 0 < w <= x.shape[3]):
+                    raise ValueError("bad size")
+                t = torch.from_numpy(x)
+                t = t.narrow(2, (x.shape[2] - h) // 2, h).narrow(3, (x.shape[3] - w) // 2, w)
+                return t.contiguous().numpy()
+            """,
+    },
+    "batch_norm_train": {
+        "numpy": """
+            def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+                if x.ndim == 2:
+                    z = x
+                elif x.ndim == 4:
+                    z = x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])  # (N*H*W, C)
+                else:
+                    raise ValueError("x must be 2D or 4D")
+                C = z.shape[1]
+                if any(a.shape != (C,) for a in (gamma, beta, running_mean, running_var)) or len(z) < 2:
+                    raise ValueError("bad shapes")
+                mu, var = z.mean(0), z.var(0)
+                out = (z - mu) / np.sqrt(var + eps) * gamma + beta
+                if x.ndim == 4:
+                    N, _, H, W = x.shape
+                    out = out.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+                m = len(z)
+                return (out, running_mean + momentum * (mu - running_mean),
+                        running_var + momentum * (var * m / (m - 1) - running_var))
+            """,
+        "torch.var_mean": """
+            def batch_norm_train(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+                if x.ndim not in (2, 4) or x.size // x.shape[1] < 2:
+                    raise ValueError("bad x")
+                if not all(a.shape == (x.shape[1],) for a in (gamma, beta, running_mean, running_var)):
+                    raise ValueError("bad parameters")
+                t = torch.from_numpy
+                dims = [0] if x.ndim == 2 else [0, 2, 3]
+                view = (1, -1) + (1,) * (x.ndim - 2)
+                var, mean = torch.var_mean(t(x), dim=dims, correction=0)
+                y = (t(x) - mean.view(view)) * torch.rsqrt(var.view(view) + eps) * t(gamma).view(var.view(view).shape) \\
+                    + t(beta).view(view)
+                unbiased = torch.var(t(x), dim=dims, correction=1)
+                new_mean = (1 - momentum) * t(running_mean) + momentum * mean
+                new_var = (1 - momentum) * t(running_var) + momentum * unbiased
+                return y.numpy(), new_mean.numpy(), new_var.numpy()
             """,
     },
 }

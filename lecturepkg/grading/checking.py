@@ -75,6 +75,14 @@ def grade_namespace(chapter: str, namespace: dict, *, quiet: bool = False,
     return results
 
 
+class GradedChapter(list):
+    """The list of ``ExerciseResult`` that ``check_chapter`` returns; a notebook does not
+    echo it below the score table that ``check_chapter`` has printed already."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 def check_chapter(chapter: str, *, quiet: bool = True) -> list[ExerciseResult] | None:
     """Grade every exercise of ``chapter`` in the running notebook and print the score table.
 
@@ -99,11 +107,11 @@ def check_chapter(chapter: str, *, quiet: bool = True) -> list[ExerciseResult] |
             if notebook.parent.name.startswith(_TEMPORARY):  # Colab's notebook, saved by us
                 shutil.rmtree(notebook.parent, ignore_errors=True)
         if results is not None:
-            return results
+            return GradedChapter(results)
         how = "the isolated grader could not grade it"
     results = grade_namespace(chapter, namespace, quiet=quiet, title=f"chapter {chapter}")
     print(f"Graded in this kernel ({how}). {FEEDBACK_NOTE}")
-    return results
+    return GradedChapter(results)
 
 
 def _current_notebook(namespace: dict) -> tuple[pathlib.Path | None, str]:

@@ -15,6 +15,9 @@ _S01 = "lecturepkg.grading.solutions.ch01"
 _CH02 = "02-typology"
 _T02 = "lecturepkg.grading.tests.ch02"
 _S02 = "lecturepkg.grading.solutions.ch02"
+_CH03 = "03-architectures"
+_T03 = "lecturepkg.grading.tests.ch03"
+_S03 = "lecturepkg.grading.solutions.ch03"
 
 # ---- what the exercises forbid ---------------------------------------------------------
 # Library functions (``"module:attr"``; ``"package:*"``: every function of a package). The
@@ -99,6 +102,17 @@ MAX_POOL_OPS = (
     "torchvision.roi_pool", "torchvision.ps_roi_pool",
 )
 AVG_POOL_OPS = ("aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d")
+BATCH_NORM_OPS = (
+    "aten.native_batch_norm", "aten._native_batch_norm_legit", "aten._native_batch_norm_legit_functional",
+    "aten._native_batch_norm_legit_no_training", "aten._batch_norm_with_update",
+    "aten._batch_norm_with_update_functional", "aten._batch_norm_no_update",
+    "aten.batch_norm_stats", "aten.batch_norm_elemt", "aten.batch_norm_update_stats",
+    "aten.batch_norm_gather_stats", "aten.batch_norm_gather_stats_with_counts",
+    "aten.cudnn_batch_norm", "aten.miopen_batch_norm", "aten.quantized_batch_norm",
+    "quantized.batch_norm", "quantized.batch_norm1d", "quantized.batch_norm2d", "quantized.batch_norm3d",
+    "quantized.batch_norm_relu", "quantized.batch_norm1d_relu", "quantized.batch_norm2d_relu",
+    "quantized.batch_norm3d_relu", "onednn.qbatch_norm2d",
+)
 
 #: Operator groups as the pages and the messages name them, each a tuple of its short
 #: name, its page label and its operators.
@@ -121,6 +135,20 @@ OP_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("average pooling: what F.avg_pool1d/2d/3d and nn.AvgPool* run",
      "PyTorch's average pooling, what `torch.nn.functional.avg_pool1d/2d/3d` and `nn.AvgPool*` run",
      AVG_POOL_OPS),
+    ("batch normalisation: what F.batch_norm, F.instance_norm and nn.BatchNorm* run",
+     "PyTorch's batch normalisation, what `torch.nn.functional.batch_norm`, `instance_norm` and "
+     "`nn.BatchNorm*` layers run", BATCH_NORM_OPS),
+)
+
+# Chapter 3: the course's own blocks and networks, torchvision's networks, and what counts
+# parameters and operations or builds layers that hold them.
+_COURSE_NETS = ("lecturepkg.blocks:*", "lecturepkg.models:*")
+_COUNTERS = ("lecturepkg.counting:*", "torch.utils.flop_counter:*")
+_LAYER_BUILDERS = ("torch.nn.modules.conv:_ConvNd.__init__", "torch.nn.modules.batchnorm:_NormBase.__init__")
+_CENTER_CROP = (
+    "torchvision.transforms.v2.functional:center_crop", "torchvision.transforms.v2.functional:center_crop_image",
+    "torchvision.transforms.v2.functional._geometry:_center_crop_compute_crop_anchor",
+    "torchvision.transforms.functional:center_crop",
 )
 
 # What an honest vectorised answer may use, shown on the pages beside the forbidden lists.
@@ -220,6 +248,61 @@ EXERCISES: dict[str, Exercise] = {
             tests=f"{_T02}.test_conv_transpose2d", reference=f"{_S02}:conv_transpose2d",
             forbidden=_CORRELATE, forbidden_ops=CONVOLUTION_OPS + COL2IM_OPS, forbid_autograd=True,
             allowed=("numpy.add.at", "numpy.pad", "numpy.einsum", "matrix products"),
+        ),
+        # ---- chapter 3: building blocks and famous architectures ----------------------------
+        Exercise(
+            # running the network (on real or meta tensors) or building its layers to count
+            # their parameters is out: the exercise is the bookkeeping
+            name="vgg_features_cost", chapter=_CH03, title="Output shape and parameters of a VGG configuration",
+            tests=f"{_T03}.test_vgg_features_cost", reference=f"{_S03}:vgg_features_cost",
+            forbidden=("torchvision.models.vgg:*",) + _COURSE_NETS + _COUNTERS + _LAYER_BUILDERS + _SIZE_FORMULAS
+            + _COURSE_CONV,
+            forbidden_ops=CONVOLUTION_OPS + MAX_POOL_OPS,
+        ),
+        Exercise(
+            name="conv1x1", chapter=_CH03, title="A 1x1 convolution as one matrix product",
+            tests=f"{_T03}.test_conv1x1", reference=f"{_S03}:conv1x1",
+            forbidden=_CORRELATE + _COURSE_NETS, forbidden_ops=CONVOLUTION_OPS,
+            allowed=("numpy.einsum", "numpy.tensordot", "matrix products (@)", "torch.nn.functional.linear"),
+        ),
+        Exercise(
+            name="depth_concat", chapter=_CH03, title="DepthConcat: centred zero-padding, then concatenation",
+            tests=f"{_T03}.test_depth_concat", reference=f"{_S03}:depth_concat",
+            forbidden=_COURSE_NETS,
+            allowed=("numpy.pad", "numpy.concatenate", "torch.nn.functional.pad", "torch.cat"),
+        ),
+        Exercise(
+            name="inception_cost", chapter=_CH03, title="Output channels and multiplications of an inception module",
+            tests=f"{_T03}.test_inception_cost", reference=f"{_S03}:inception_cost",
+            forbidden=("torchvision.models.googlenet:*",) + _COURSE_NETS + _COUNTERS + _COURSE_CONV,
+            forbidden_ops=CONVOLUTION_OPS + MAX_POOL_OPS,
+        ),
+        Exercise(
+            # PyTorch's convolutions and batch norm are the bricks; the block is the exercise
+            name="basic_block_forward", chapter=_CH03, title="A residual block with a projection shortcut",
+            tests=f"{_T03}.test_basic_block_forward", reference=f"{_S03}:basic_block_forward",
+            forbidden=("torchvision.models.resnet:*",) + _COURSE_NETS,
+            allowed=("torch.nn.functional.conv2d", "torch.nn.functional.batch_norm", "torch.nn.functional.relu",
+                     "nn.Conv2d and nn.BatchNorm2d layers"),
+        ),
+        Exercise(
+            name="highway_forward", chapter=_CH03, title="A highway layer",
+            tests=f"{_T03}.test_highway_forward", reference=f"{_S03}:highway_forward",
+            forbidden=_COURSE_NETS,
+            allowed=("matrix products (@)", "torch.sigmoid and torch.nn.functional.linear"),
+        ),
+        Exercise(
+            name="center_crop", chapter=_CH03, title="U-Net's centre crop",
+            tests=f"{_T03}.test_center_crop", reference=f"{_S03}:center_crop",
+            forbidden=_CENTER_CROP + _COURSE_NETS,
+            allowed=("slicing",),
+        ),
+        Exercise(
+            name="batch_norm_train", chapter=_CH03, title="Batch normalisation in training mode",
+            tests=f"{_T03}.test_batch_norm_train", reference=f"{_S03}:batch_norm_train",
+            forbidden=("torch.nn.functional:batch_norm", "torch.nn.functional:instance_norm") + _COURSE_NETS,
+            forbidden_ops=BATCH_NORM_OPS,
+            allowed=("numpy.mean", "numpy.var", "torch.var_mean"),
         ),
     ]
 }

@@ -222,6 +222,9 @@ def time_limit(seconds: float, what: str):
 
 
 def _snapshot(value: Any) -> Any:
+    """A copy of an argument to compare it with after the call: arrays and tensors, and
+    lists, tuples and dicts of them (``depth_concat``'s list of maps, a block's state dict),
+    copied element by element; ``None`` for what cannot be changed in place or compared."""
     try:
         import torch
 
@@ -231,21 +234,52 @@ def _snapshot(value: Any) -> Any:
         pass
     if isinstance(value, np.ndarray):
         return value.copy()
-    if isinstance(value, (list, dict, set)):
+    if isinstance(value, list) or (isinstance(value, tuple) and _comparable(value)):
+        return type(value)(_snapshot(v) if _comparable(v) else copy.deepcopy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _snapshot(v) if _comparable(v) else copy.deepcopy(v) for k, v in value.items()}
+    if isinstance(value, set):
         return copy.deepcopy(value)
     return None
 
 
+def _is_tensor(value: Any) -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(value, torch.Tensor)
+
+
+def _comparable(value: Any) -> bool:
+    """Whether ``value`` holds arrays or tensors, which ``==`` does not compare to one bool."""
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_comparable(v) for v in value)
+    if isinstance(value, dict):
+        return any(_comparable(v) for v in value.values())
+    return False
+
+
 def _same(before: Any, after: Any) -> bool:
     if isinstance(before, np.ndarray):
-        return before.shape == after.shape and np.array_equal(before, after, equal_nan=True)
+        return isinstance(after, np.ndarray) and before.shape == after.shape and \
+            np.array_equal(before, after, equal_nan=True)
     try:
         import torch
 
         if isinstance(before, torch.Tensor):
-            return before.shape == after.shape and bool(torch.equal(before, after.detach()))
+            return isinstance(after, torch.Tensor) and before.shape == after.shape and \
+                bool(torch.equal(before, after.detach()))
     except ImportError:  # pragma: no cover
         pass
+    if isinstance(before, (list, tuple)) and _comparable(before):
+        return type(after) is type(before) and len(after) == len(before) and \
+            all(_same(b, a) for b, a in zip(before, after))
+    if isinstance(before, dict) and _comparable(before):
+        return isinstance(after, dict) and before.keys() == after.keys() and \
+            all(_same(before[k], after[k]) for k in before)
     return before == after
 
 

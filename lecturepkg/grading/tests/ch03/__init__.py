@@ -1,0 +1,1 @@
+"""Grading tests of chapter 3, "Building blocks and famous architectures"."""
