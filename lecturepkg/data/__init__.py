@@ -4,6 +4,7 @@ vendored with their source, licence and checksum (``vendored/PROVENANCE.md``), o
 from lecturepkg.data.augmentation import PerSample
 from lecturepkg.data.digits import load_digits_split
 from lecturepkg.data.glyphs import GLYPH_FONTS, LETTERS, render_glyph, render_glyphs
+from lecturepkg.data.roads import Road, RoadTiles, make_roads, road_mask
 from lecturepkg.data.sequences import make_memory_task
 from lecturepkg.data.subsets import few_per_class
 from lecturepkg.data.text import ZHANG_ALPHABET, encode_batch, one_hot_encode
@@ -18,4 +19,5 @@ __all__ = [
     "make_volumes", "shape_volume", "VOLUME_CLASSES",
     "make_memory_task",
     "few_per_class", "PerSample", "render_glyph", "render_glyphs", "LETTERS", "GLYPH_FONTS",
+    "make_roads", "road_mask", "Road", "RoadTiles",
 ]
