@@ -17,7 +17,8 @@ With a 16-channel reduction, the 5x5 branch above costs 28 * 28 * 16 * 192 +
 
 A known difference in torchvision. torchvision's GoogLeNet uses a **3x3** convolution (padding 1)
 in the branch that the paper and the names (``ch5x5red``, ``ch5x5``) describe as 5x5; the
-torchvision code says it is a known bug, kept so that its ImageNet weights keep loading.
+torchvision code calls it a known bug (pytorch/vision issue 906), kept so that its
+ImageNet weights keep loading.
 :class:`Inception` takes ``branch3_kernel_size=5`` (the paper, the default) or ``3``
 (torchvision); :func:`lecturepkg.models.googlenet` passes 3 unless asked for the paper's
 variant.
@@ -36,7 +37,7 @@ __all__ = ["NaiveInception", "Inception"]
 
 
 class NaiveInception(nn.Module):
-    """The naive inception module: 1x1, 3x3, 5x5 convolutions and 3x3 max pooling, side by side.
+    """The naive inception module, 1x1, 3x3 and 5x5 convolutions and a 3x3 max pooling side by side.
 
     Parameters
     ----------

@@ -68,7 +68,7 @@ def projection_shortcut(
     stride: int = 1,
     norm_layer: Callable[[int], nn.Module] | None = None,
 ) -> nn.Sequential:
-    """The projection shortcut: a 1x1 convolution (no bias) with ``stride``, then a norm.
+    """The projection shortcut, a 1x1 convolution (no bias) with ``stride`` followed by a norm.
 
     It maps ``(N, inplanes, H, W)`` to ``(N, outplanes, H_out, W_out)``, the shape of the
     residual branch's output, so that the two can be added. Its submodules are ``0`` (the

@@ -30,9 +30,10 @@ used 0.4: pass ``dropout=0.4``) and adaptive average pooling (the paper's 7x7 an
 average poolings, which give the same result at 224 x 224).
 
 Counts of the paper's variant against its Table 1 (tests/test_models_resnets_googlenets.py
-asserts every statement of this paragraph). The table counts weights without biases, in
-units of 1,024 ("K"), and operations in millions of multiply-adds ("M"). Recomputed from
-the layer sizes of the same table:
+asserts every statement of this paragraph). The table counts weights without biases,
+apparently in units of 1,024 ("K": the linear layer's 1,024 x 1,000 weights are its
+"1000K"), and operations in millions of multiply-adds ("M"). Recomputed from the layer
+sizes of the same table:
 
 * operations: 12 of the 14 rows agree to within 1M. Not the first (the 7x7 convolution,
   34M in the table; 64 filters of 7 x 7 x 3 at 112 x 112 are 118M) nor inception (5a)

@@ -216,7 +216,7 @@ def _resnet(name: str, block, layers: list[int], weights, progress, kwargs) -> R
 
 
 def resnet18(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
-    """ResNet-18 (He et al. 2016): basic blocks, ``[2, 2, 2, 2]``; 11,689,512 parameters.
+    """ResNet-18 (He et al. 2016) with basic blocks ``[2, 2, 2, 2]``; 11,689,512 parameters.
 
     Takes torchvision's keywords: ``weights`` must be ``None`` (see the module's docstring
     for loading torchvision's weights), ``progress`` is unused, and ``**kwargs`` go to
@@ -230,12 +230,15 @@ def resnet18(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
 
 
 def resnet34(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
-    """ResNet-34 (He et al. 2016): basic blocks, ``[3, 4, 6, 3]``; keywords as :func:`resnet18`."""
+    """ResNet-34 (He et al. 2016) with basic blocks ``[3, 4, 6, 3]``.
+
+    Keywords as :func:`resnet18`.
+    """
     return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], weights, progress, kwargs)
 
 
 def resnet50(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
-    """ResNet-50 (He et al. 2016): bottlenecks, ``[3, 4, 6, 3]``; keywords as :func:`resnet18`.
+    """ResNet-50 (He et al. 2016) with bottlenecks ``[3, 4, 6, 3]``; keywords as :func:`resnet18`.
 
     ``variant="paper"`` strides the first 1x1 convolution of a downsampling bottleneck (v1),
     the default ``"torchvision"`` its 3x3 convolution (v1.5).
@@ -244,10 +247,16 @@ def resnet50(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
 
 
 def resnet101(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
-    """ResNet-101 (He et al. 2016): bottlenecks, ``[3, 4, 23, 3]``; keywords as :func:`resnet50`."""
+    """ResNet-101 (He et al. 2016) with bottlenecks ``[3, 4, 23, 3]``.
+
+    Keywords as :func:`resnet50`.
+    """
     return _resnet("resnet101", Bottleneck, [3, 4, 23, 3], weights, progress, kwargs)
 
 
 def resnet152(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
-    """ResNet-152 (He et al. 2016): bottlenecks, ``[3, 8, 36, 3]``; keywords as :func:`resnet50`."""
+    """ResNet-152 (He et al. 2016) with bottlenecks ``[3, 8, 36, 3]``.
+
+    Keywords as :func:`resnet50`.
+    """
     return _resnet("resnet152", Bottleneck, [3, 8, 36, 3], weights, progress, kwargs)
