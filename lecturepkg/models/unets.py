@@ -32,8 +32,6 @@ normalization after each convolution, which makes small networks easier to train
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
@@ -45,7 +43,7 @@ __all__ = ["UNet", "unet", "center_crop", "unet_output_size", "DoubleConv", "Up"
 _PADDINGS = ("valid", "same")
 
 
-def center_crop(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
+def center_crop(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
     """Cut the central ``size`` window out of the last two axes of ``x``.
 
     Parameters

@@ -19,8 +19,6 @@ and keywords and their state_dicts have torchvision's keys.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
@@ -31,8 +29,9 @@ from lecturepkg.models._pretrained import check_no_weights
 __all__ = ["VGG_CONFIGS", "VGG", "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
            "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 
-# Table 1 of Simonyan & Zisserman: a number is a 3x3 convolution with that many output maps
-# (stride 1, padding 1), "M" a 2x2 max pooling with stride 2
+#: The columns A, B, D and E of Table 1 of Simonyan & Zisserman, one list per network. A
+#: number is a 3x3 convolution with that many output maps (stride 1, padding 1), ``"M"`` a
+#: 2x2 max pooling with stride 2.
 VGG_CONFIGS: dict[str, list[int | str]] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],  # VGG-11
     "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],  # VGG-13
@@ -49,7 +48,7 @@ def _check_config(config) -> list[int | str]:
             raise ValueError(f"config must be one of {sorted(VGG_CONFIGS)} or a list, "
                              f"got {config!r}")
         return VGG_CONFIGS[config]
-    if not isinstance(config, Sequence) or not config:
+    if not isinstance(config, (list, tuple)) or not config:
         raise TypeError(f"config must be a key of VGG_CONFIGS or a non-empty list of ints "
                         f"and 'M', got {config!r}")
     for i, v in enumerate(config):
@@ -60,7 +59,7 @@ def _check_config(config) -> list[int | str]:
     return list(config)
 
 
-def make_layers(config: Sequence[int | str], batch_norm: bool = False,
+def make_layers(config: list[int | str], batch_norm: bool = False,
                 in_channels: int = 3) -> nn.Sequential:
     """The convolutional part of a VGG from a list like those of :data:`VGG_CONFIGS`.
 
@@ -110,7 +109,7 @@ class VGG(nn.Module):
     """
 
     def __init__(self, in_channels: int = 3, num_classes: int = 1000, *,
-                 config: str | Sequence[int | str] = "D", batch_norm: bool = False,
+                 config: str | list[int | str] = "D", batch_norm: bool = False,
                  init_weights: bool = True, dropout: float = 0.5):
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels, minimum=1)
