@@ -199,7 +199,7 @@ class Up(nn.Module):
 
 
 class UNet(nn.Module):
-    """U-Net of Ronneberger et al. (2015), 572 x 572 in, 388 x 388 logits out, 31,030,658 weights.
+    """U-Net of Ronneberger et al. (2015), 572 x 572 in, 388 x 388 out, 31,030,658 parameters.
 
     Parameters
     ----------
