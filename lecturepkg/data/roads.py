@@ -1,8 +1,8 @@
 """Generated aerial tiles with exact road masks, for road segmentation.
 
-Road maps from aerial photographs are the case study of the lecture notes (after Mnih's
-thesis, *Machine Learning for Aerial Image Labeling*, 2013): an RGB tile goes in, a
-per-pixel road probability comes out. Real aerial data cannot be shipped with the course,
+Road maps from aerial photographs are the case study of the lecture notes (the problem is
+studied at length in Mnih's thesis, *Machine Learning for Aerial Image Labeling*, 2013): an
+RGB tile goes in, a per-pixel road probability comes out. Real aerial data cannot be shipped with the course,
 so :func:`make_roads` draws tiles that pose the same problem, with masks that are exact
 because the roads are drawn from them:
 
@@ -12,18 +12,17 @@ because the roads are drawn from them:
   another road (junctions) and dead ends, each with its own width and its own grey (asphalt)
   or pale brown (gravel); the mask of a road is every pixel whose centre lies within half
   the road's width of its centre line (:func:`road_mask`);
-- **clutter**: buildings with grey, red or dark roofs (grey roofs look like asphalt), tree
-  crowns, some of them over the edge of a road, and the shadows of both, cast in one
-  direction per tile and falling across roads;
+- **clutter**: buildings with grey, red or dark roofs (grey roofs look like asphalt) near
+  the roads, tree crowns, half of them on or beside a road, and the shadows of both, cast
+  in one direction per tile and falling across roads;
 - **the camera**: brightness and colour cast per tile, a slight blur and sensor noise.
 
 Trees and shadows cover parts of roads without changing the mask: as in real road maps, a
 road under a tree is still a road. So is a road in shadow, darker than any sunlit road.
 :func:`make_roads` returns these hidden road pixels too (``occluded``), so that one can
-measure how a model does on them. No
-colour threshold separates roads from the rest; finding them needs the shape of the
-surroundings, which is what a convolutional network sees and a per-pixel classifier does
-not.
+measure how a model does on them. No colour threshold separates roads from the rest;
+finding them needs the shape of the surroundings, which is what a convolutional network
+sees and a per-pixel classifier does not.
 
 Coordinates are ``(row, col)`` in pixels: pixel ``(i, j)`` has its centre at ``(i, j)``,
 and a tile of ``size`` pixels covers ``[-0.5, size - 0.5]`` along each axis.
