@@ -1199,6 +1199,15 @@ def depth_concat_along_the_batch(tensors):
     return _depth_concat(tensors, axis=0)
 
 
+def depth_concat_pads_the_inputs_in_place(tensors):
+    """Right values, but each map of the caller's list is zeroed once it has been copied
+    (the list's arrays used as scratch space)."""
+    out = _depth_concat(tensors)
+    for t in tensors:
+        t[...] = 0
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # inception_cost
 # ----------------------------------------------------------------------------------------
@@ -1364,6 +1373,29 @@ def basic_block_forward_zero_padded_identity(x, params, stride=1, eps=1e-5):
     out = F.relu(bn(F.conv2d(x, params["conv1.weight"], stride=stride, padding=1), "bn1"))
     out = bn(F.conv2d(out, params["conv2.weight"], padding=1), "bn2")
     return F.relu(out + sub)
+
+
+def basic_block_forward_folds_bn_in_place(x, params, stride=1, eps=1e-5):
+    """Right values, but the batch norms are folded into the convolutions' weights in place:
+    the caller's state dict changes."""
+    import torch.nn.functional as F
+
+    def fold(conv, prefix):
+        scale = params[f"{prefix}.weight"] / (params[f"{prefix}.running_var"] + eps).sqrt()
+        params[conv].mul_(scale[:, None, None, None])  # in place: the caller's tensor
+        return params[conv], params[f"{prefix}.bias"] - params[f"{prefix}.running_mean"] * scale
+
+    w1, b1 = fold("conv1.weight", "bn1")
+    w2, b2 = fold("conv2.weight", "bn2")
+    out = F.conv2d(F.relu(F.conv2d(x, w1, b1, stride=stride, padding=1)), w2, b2, padding=1)
+    if "downsample.0.weight" in params:
+        ws, bs = fold("downsample.0.weight", "downsample.1")
+        shortcut = F.conv2d(x, ws, bs, stride=stride)
+    elif out.shape == x.shape:
+        shortcut = x
+    else:
+        raise ValueError("needs a projection")
+    return F.relu(out + shortcut)
 
 
 # ----------------------------------------------------------------------------------------
@@ -1695,6 +1727,7 @@ MUTANTS: dict[str, list[Callable]] = {
         depth_concat_edge_padding,
         depth_concat_reversed,
         depth_concat_along_the_batch,
+        depth_concat_pads_the_inputs_in_place,
     ],
     "inception_cost": [
         inception_cost_reduction_is_free,
@@ -1713,6 +1746,7 @@ MUTANTS: dict[str, list[Callable]] = {
         basic_block_forward_projection_without_bn,
         basic_block_forward_projection_only_when_needed,
         basic_block_forward_zero_padded_identity,
+        basic_block_forward_folds_bn_in_place,
     ],
     "highway_forward": [
         highway_forward_gates_swapped,

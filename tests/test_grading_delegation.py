@@ -24,8 +24,8 @@ import pytest
 import torch
 
 from lecturepkg.grading import EXERCISES, run_exercise
-from lecturepkg.grading.exercises import (CONVOLUTION_OPS, MAX_POOL_OPS, OP_GROUPS, describe_op,
-                                          forbidden_list)
+from lecturepkg.grading.exercises import (BATCH_NORM_OPS, CONVOLUTION_OPS, MAX_POOL_OPS, OP_GROUPS,
+                                          describe_op, forbidden_list)
 from notebook_files import BOOK
 
 HEADER = """
@@ -1879,8 +1879,8 @@ def test_every_forbidden_operator_exists_and_reaches_the_dispatch_mode():
 
 
 def test_every_convolution_and_max_pooling_operator_of_pytorch_is_listed():
-    """A new convolution or max-pooling operator in a later PyTorch fails this test until it
-    is added to the registry (or to the exceptions below, which compute no convolution)."""
+    """A new convolution, max-pooling or batch-norm operator in a later PyTorch fails this
+    test until it is added to the registry (or to the exceptions below, which compute none)."""
     not_computing = re.compile(r"prepack|unpack|reorder|convert|_weight$|dilation$|groups$|padding$|stride$|"
                                r"transpose$|output_padding$|_backward$|_backward_|double_backward|conv_tbc_backward")
     table = _overloads()
@@ -1892,6 +1892,8 @@ def test_every_convolution_and_max_pooling_operator_of_pytorch_is_listed():
             assert op in CONVOLUTION_OPS, f"{op} computes a convolution but is not in CONVOLUTION_OPS"
         if re.search(r"max_pool|roi_pool", name):
             assert op in MAX_POOL_OPS, f"{op} computes a max pooling but is not in MAX_POOL_OPS"
+        if "batch_norm" in name:
+            assert op in BATCH_NORM_OPS, f"{op} computes a batch norm but is not in BATCH_NORM_OPS"
 
 
 def test_composite_routes_reach_the_listed_operators():

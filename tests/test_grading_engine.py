@@ -79,6 +79,53 @@ def test_changing_the_input_in_place_is_caught():
     assert "changed its argument 'x' in place" in tests["keeps shape"].message
 
 
+def test_changing_an_array_inside_a_list_or_dict_argument_is_caught():
+    """A list of arrays (depth_concat) or a dict of tensors (a block's state dict) is compared
+    element by element after the call: writing into one of its arrays is caught, and so is a
+    new list or dict (``==`` on arrays would not say)."""
+    import torch
+
+    from lecturepkg.grading.sandbox import Submission
+
+    spec = Exercise(name="pair", chapter="toy", title="Toy", tests="toy_exercise", reference="toy_exercise:reference")
+
+    def writes_list(maps):
+        maps[1][0] = 7.0
+        return 0
+
+    def writes_dict(params):
+        params["w"].mul_(2)
+        return 0
+
+    def replaces_item(maps):
+        maps[0] = maps[0] + 0
+        return 0
+
+    for func, argument in [(writes_list, [np.zeros(3), np.zeros(2)]),
+                           (writes_dict, {"w": torch.ones(2, 2), "n": 3})]:
+        with pytest.raises(AssertionError, match="changed its argument .* in place.*copy an array or tensor"):
+            Submission(func, spec)(argument)
+    assert Submission(replaces_item, spec)([np.zeros(3)]) == 0  # same values: unchanged
+    assert Submission(lambda maps: 0, spec)([np.zeros(3), (np.ones(2), "a")]) == 0
+
+
+def test_check_chapter_results_are_not_echoed_by_a_notebook(monkeypatch, capsys):
+    """The score table is printed; the list check_chapter returns shows nothing more when it
+    is the value of a notebook's last line (IPython's display formatter)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from lecturepkg.grading.checking import check_chapter
+
+    monkeypatch.setitem(EXERCISES, "toy_double", TOY)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    results = check_chapter("toy")
+    capsys.readouterr()
+    assert isinstance(results, list) and [r.exercise for r in results] == ["toy_double"]
+    formatter = InteractiveShell.instance().display_formatter
+    assert formatter.format(results) == ({}, {})
+    assert formatter.format(list(results))[0]  # a plain list would be shown
+
+
 def test_student_exception_shows_the_students_lines_only():
     def helper(x):
         return x / 0 if isinstance(x, int) else x[10, 10]

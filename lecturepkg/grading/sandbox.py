@@ -342,8 +342,8 @@ class Submission:
             raise StudentError(f"{name} raised {type(err).__name__}: {err}\n{student_traceback(err)}", err) from None
         for key, old in before.items():
             if old is not None and not _same(old, arguments[key]):
-                raise GradingFailure(
-                    f"{name} changed its argument '{key}' in place; leave inputs unchanged "
-                    f"(work on a copy, e.g. {key} = {key}.copy())"
-                )
+                how = (f"work on a copy, e.g. {key} = {key}.copy()" if not isinstance(old, (list, tuple, dict))
+                       else f"copy an array or tensor of {key} before you write into it, e.g. a = a.copy() "
+                            "(numpy) or t = t.clone() (PyTorch)")
+                raise GradingFailure(f"{name} changed its argument '{key}' in place; leave inputs unchanged ({how})")
         return result
