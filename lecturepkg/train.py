@@ -52,6 +52,26 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+def _count_correct(logits: torch.Tensor, labels: torch.Tensor) -> tuple[int, int]:
+    """Correct predictions and number of labels for class scores ``(B, C, ...)``.
+
+    Labels are class indices ``(B, ...)``: one per sample, or one per position for dense
+    tasks such as segmentation, as ``nn.CrossEntropyLoss`` accepts them. A single output
+    channel has no argmax to take, so it is refused rather than scored as nonsense.
+    """
+    if logits.dim() < 2 or logits.shape[1] < 2:
+        raise ValueError(
+            "fit and evaluate report classification accuracy, so the model must return class "
+            f"scores of shape (B, C, ...) with C >= 2; got {tuple(logits.shape)}. For a "
+            "single-logit output (e.g. binary segmentation with BCEWithLogitsLoss) write a "
+            "training loop with the metric you need (see lecturepkg.metrics)")
+    if labels.shape != logits.shape[:1] + logits.shape[2:]:
+        raise ValueError(
+            f"labels must have shape {tuple(logits.shape[:1] + logits.shape[2:])} (the scores "
+            f"{tuple(logits.shape)} without the class axis), got {tuple(labels.shape)}")
+    return (logits.argmax(dim=1) == labels).sum().item(), labels.numel()
+
+
 def _check_loader(name: str, loader) -> None:
     if not isinstance(loader, DataLoader):
         raise TypeError(f"{name} must be a torch.utils.data.DataLoader, got {type(loader).__name__}")
@@ -66,16 +86,16 @@ def evaluate(
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = _model_device(model)
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
+    total_loss, correct, count, samples = 0.0, 0, 0, 0
     for xb, yb in loader:
         xb, yb = xb.to(device), yb.to(device)
-        logits = model(xb)  # (B, classes)
+        logits = model(xb)  # (B, classes, ...)
         total_loss += loss_fn(logits, yb).item() * len(yb)
-        correct += (logits.argmax(dim=1) == yb).sum().item()
-        count += len(yb)
-    if count == 0:
+        hits, labels = _count_correct(logits, yb)
+        correct, count, samples = correct + hits, count + labels, samples + len(yb)
+    if samples == 0:
         raise ValueError("loader must yield at least one sample")
-    return total_loss / count, correct / count
+    return total_loss / samples, correct / count
 
 
 @torch.no_grad()
@@ -110,7 +130,9 @@ def fit(
     cross-entropy; ``scheduler`` (if given) is stepped once per epoch; ``transform`` (if
     given) maps each training batch ``(B, ...)`` to an augmented batch of the same shape, on
     the model's device (validation data is never augmented). The progress bar shows
-    the latest training loss and validation accuracy.
+    the latest training loss and validation accuracy. Accuracy is the share of correct
+    labels: one per sample for scores ``(B, C)``, one per position for dense scores
+    ``(B, C, ...)`` with labels ``(B, ...)`` (segmentation); ``C`` must be at least 2.
     """
     _check_loader("train_loader", train_loader)
     if val_loader is not None:
@@ -123,22 +145,22 @@ def fit(
     bar = progress_bar(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:
         model.train()
-        total_loss, correct, count = 0.0, 0, 0
+        total_loss, correct, count, samples = 0.0, 0, 0, 0
         for xb, yb in train_loader:
             xb, yb = xb.to(device), yb.to(device)
             if transform is not None:
                 xb = transform(xb)
             optimizer.zero_grad()
-            logits = model(xb)  # (B, classes)
+            logits = model(xb)  # (B, classes, ...)
             loss = loss_fn(logits, yb)
             loss.backward()
             optimizer.step()
             total_loss += loss.item() * len(yb)
-            correct += (logits.argmax(dim=1) == yb).sum().item()
-            count += len(yb)
+            hits, labels = _count_correct(logits, yb)
+            correct, count, samples = correct + hits, count + labels, samples + len(yb)
         if scheduler is not None:
             scheduler.step()
-        history.train_loss.append(total_loss / count)
+        history.train_loss.append(total_loss / samples)
         history.train_acc.append(correct / count)
         postfix = {"loss": f"{history.train_loss[-1]:.3f}"}
         if val_loader is not None:

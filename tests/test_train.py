@@ -83,3 +83,30 @@ def test_bad_input_names_the_argument():
         evaluate(nn.Linear(2, 2), (x, y))
     with pytest.raises(TypeError, match="x must be"):
         predict(nn.Linear(2, 2), x.numpy())
+
+
+def test_dense_labels_are_scored_per_position():
+    # segmentation-like scores (N, C, H, W) with labels (N, H, W): accuracy is the share of
+    # correct pixels, loss the mean of cross_entropy over the batches weighted by samples
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(10, 3, 5, 4, generator=g)
+    y = torch.randint(0, 2, (10, 5, 4), generator=g)
+    model = nn.Conv2d(3, 2, kernel_size=1)
+    logits = model(x).detach()
+    loss, acc = evaluate(model, make_loader(x, y, batch_size=4))  # uneven last batch
+    assert loss == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
+    assert acc == pytest.approx((logits.argmax(1) == y).float().mean().item())
+    history = fit(model, make_loader(x, y, batch_size=4), epochs=1, progress=False)
+    assert 0.0 <= history.train_acc[0] <= 1.0
+
+
+def test_single_logit_and_mismatched_labels_are_refused():
+    x = torch.randn(8, 3, 4, 4)
+    one_logit = nn.Conv2d(3, 1, kernel_size=1)
+    loss_fn = nn.BCEWithLogitsLoss()
+    masks = torch.randint(0, 2, (8, 1, 4, 4)).float()
+    with pytest.raises(ValueError, match=r"class scores of shape \(B, C, \.\.\.\) with C >= 2"):
+        fit(one_logit, make_loader(x, masks, 4), epochs=1, loss_fn=loss_fn, progress=False)
+    with pytest.raises(ValueError, match=r"labels must have shape \(8, 4, 4\)"):
+        evaluate(nn.Conv2d(3, 2, 1), make_loader(x, torch.zeros(8, 4, 5).long(), 8),
+                 loss_fn=lambda logits, labels: logits.sum())
