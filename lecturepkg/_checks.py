@@ -11,6 +11,7 @@ import numbers
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
@@ -81,3 +82,25 @@ def check_format(name: str, fmt: Any) -> str:
     except (IndexError, KeyError, ValueError) as err:
         raise ValueError(f"{name} must format one number, e.g. '{{:g}}', got {fmt!r}") from err
     return fmt
+
+
+def check_input(x: Any, shape: Sequence[int | str], name: str = "x") -> torch.Tensor:
+    """Check that ``x`` is a tensor of ``shape``: an int is a required size, a str any size.
+
+    >>> check_input(torch.zeros(2, 3, 10), ("N", 3, "L")).shape
+    torch.Size([2, 3, 10])
+    >>> check_input(torch.zeros(2, 1, 10), ("N", 3, "L"))
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have shape (N, 3, L), got (2, 1, 10)
+    """
+    expected = "(" + ", ".join(str(s) for s in shape) + ")"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}"
+        )
+    if x.ndim != len(shape) or any(
+        isinstance(s, int) and size != s for size, s in zip(x.shape, shape)
+    ):
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
+    return x

@@ -1,22 +1,18 @@
 """Argument checks shared by the modules of :mod:`lecturepkg.blocks`.
 
-:func:`check_input` is the check of every model's input, with the messages of
-``lecturepkg.models._input.check_input``. It is not imported from there because
-``lecturepkg.models`` imports ``lecturepkg.blocks``: importing the blocks first would then
-run ``lecturepkg.models.__init__`` while the blocks are half defined (a circular import).
-tests/test_blocks.py checks that the two give the same messages.
+:func:`check_input` is the check of every model's input (``lecturepkg._checks``), the same
+function that ``lecturepkg.models`` uses, so blocks and models fail alike.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from lecturepkg._checks import check_int
+from lecturepkg._checks import check_input, check_int
 
 __all__ = ["check_int", "check_real", "check_bool", "check_features", "check_input"]
 
@@ -48,18 +44,4 @@ def check_features(x: Any, features: int, name: str = "x") -> torch.Tensor:
         )
     if x.ndim == 0 or x.shape[-1] != features:
         raise ValueError(f"{name} must have shape (..., {features}), got {tuple(x.shape)}")
-    return x
-
-
-def check_input(x: Any, shape: Sequence[int | str], name: str = "x") -> torch.Tensor:
-    """Check that ``x`` is a tensor of ``shape``: an int is a required size, a str any size."""
-    expected = "(" + ", ".join(str(s) for s in shape) + ")"
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}"
-        )
-    if x.ndim != len(shape) or any(
-        isinstance(s, int) and size != s for size, s in zip(x.shape, shape)
-    ):
-        raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
     return x
