@@ -45,6 +45,19 @@ def _check_dropout(dropout) -> float:
     return float(dropout)
 
 
+
+def _classifier(num_classes: int, dropout: float) -> nn.Sequential:
+    """The three fully connected layers both AlexNets share, on (N, 256 * 6 * 6) features."""
+    return nn.Sequential(
+        nn.Dropout(p=dropout),
+        nn.Linear(256 * 6 * 6, 4096),  # (N, 4096)
+        nn.ReLU(inplace=True),
+        nn.Dropout(p=dropout),
+        nn.Linear(4096, 4096),  # (N, 4096)
+        nn.ReLU(inplace=True),
+        nn.Linear(4096, num_classes),  # (N, num_classes)
+    )
+
 class GroupedLocalResponseNorm(nn.Module):
     """Local response normalization of Krizhevsky et al. (2012), Section 3.3, on each GPU's maps.
 
@@ -111,15 +124,7 @@ class AlexNet(nn.Module):
             nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 256, 6, 6)
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))  # (N, 256, 6, 6) for any input >= 63
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout),
-            nn.Linear(256 * 6 * 6, 4096),  # (N, 4096)
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),  # (N, 4096)
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),  # (N, num_classes)
-        )
+        self.classifier = _classifier(num_classes, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, ("N", 3, "H", "W"))  # TypeError / ValueError naming x
@@ -174,15 +179,7 @@ class AlexNet2012(nn.Module):
             nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),  # (N, 256, 6, 6)
         )
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout),
-            nn.Linear(256 * 6 * 6, 4096),  # (N, 4096)
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),  # (N, 4096)
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),  # (N, num_classes)
-        )
+        self.classifier = _classifier(num_classes, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, ("N", 3, 227, 227))  # TypeError / ValueError naming x
