@@ -138,7 +138,7 @@ def test_documented_signatures_are_torchs(name):
 
 
 @pytest.mark.parametrize("package", ["lecturepkg", "lecturepkg.blocks", "lecturepkg.conv",
-                                     "lecturepkg.models",
+                                     "lecturepkg.models", "lecturepkg.interpret",
                                      "lecturepkg.viz", "lecturepkg.data", "lecturepkg.grading"])
 def test_no_exported_name_shadows_a_submodule(package):
     """``lecturepkg.conv.im2col`` is the function; no module of the package has its name."""

@@ -215,6 +215,7 @@ def check_baselines(baselines: Any, inputs: torch.Tensor, name: str = "baselines
             )
         if not baselines.is_floating_point():
             raise TypeError(f"{name} must be a floating-point tensor, got {baselines.dtype}")
-        return baselines.detach().to(inputs.dtype, inputs.device).expand_as(inputs)
+        baselines = baselines.detach().to(device=inputs.device, dtype=inputs.dtype)
+        return baselines.expand_as(inputs)
     value = check_real(name, baselines)
     return torch.full_like(inputs, value)
