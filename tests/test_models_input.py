@@ -55,6 +55,10 @@ CASES = {
     "AlexNet2012": (
         lambda: models.AlexNet2012(10), (1, 3, 227, 227), [(1, 3, 224, 224), (3, 227, 227)]
     ),
+    "GapNet": (
+        lambda: models.GapNet(3, num_classes=4, width=2), (2, 3, 8, 12),
+        [(2, 1, 8, 8), (3, 8, 8)],
+    ),
     "VGG": (
         lambda: models.VGG(2, 3, config=[4, "M", 8, "M"]), (2, 2, 4, 6),
         [(2, 3, 8, 8), (2, 8, 8)],

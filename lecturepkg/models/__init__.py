@@ -4,6 +4,7 @@ from lecturepkg.models.alexnets import AlexNet, AlexNet2012, alexnet, alexnet201
 from lecturepkg.models.charcnn import CharCNN
 from lecturepkg.models.cnn3d import CNN3d
 from lecturepkg.models.fcn import FCN
+from lecturepkg.models.gapnets import GapNet, train_gapnet
 from lecturepkg.models.googlenets import GoogLeNet, GoogLeNetOutputs, InceptionAux, googlenet
 from lecturepkg.models.lenet import DigitsLeNet, LeNet5
 from lecturepkg.models.mnist_convnet import MnistConvNet
@@ -24,4 +25,5 @@ __all__ = ["DigitsLeNet", "LeNet5", "MnistConvNet", "FCN", "CharCNN", "CNN3d", "
            "UNet", "unet", "center_crop", "unet_output_size",
            "AlexNet", "alexnet", "AlexNet2012", "alexnet2012",
            "VGG", "VGG_CONFIGS", "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
-           "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
+           "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+           "GapNet", "train_gapnet"]
