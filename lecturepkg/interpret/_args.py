@@ -179,7 +179,7 @@ def check_target(target: Any, n: int, device: torch.device | None = None) -> tor
 
 
 def select_target(output: Any, target: torch.Tensor) -> torch.Tensor:
-    """The score ``output[i, target[i]]`` of each image: ``(N, K)`` -> ``(N,)``."""
+    """The score ``output[i, target[i]]`` of each image, ``(N, K)`` -> ``(N,)``."""
     if not isinstance(output, torch.Tensor) or output.ndim != 2:
         shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)
         raise ValueError(

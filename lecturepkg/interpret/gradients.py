@@ -1,4 +1,4 @@
-"""Gradient attributions: saliency, SmoothGrad and integrated gradients.
+"""Gradient attributions (saliency, SmoothGrad and integrated gradients).
 
 How much does the class score ``S_c`` change when one input value changes a little? The
 gradient ``dS_c / dx`` answers it for every input value at once, with one forward and one
@@ -49,7 +49,7 @@ METHODS = ("riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle
 
 
 def _score_gradient(model: Any, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``d output[i, target[i]] / d inputs[i]`` for every image ``i``: ``(N, C, H, W)``."""
+    """The gradient ``d output[i, target[i]] / d inputs[i]`` of each image, ``(N, C, H, W)``."""
     with torch.enable_grad():
         x = inputs.detach().requires_grad_(True)  # a leaf of its own: inputs is not touched
         scores = select_target(model(x), target)  # (N,)

@@ -1,4 +1,4 @@
-"""From attributions to heat maps: reduce the channels, then scale each image's map.
+"""From attributions to heat maps, by reducing the channels and scaling each image's map.
 
 Attribution methods (:mod:`~lecturepkg.interpret.gradients`,
 :mod:`~lecturepkg.interpret.perturbation`) return one number per input value, ``(N, C, H,

@@ -78,7 +78,7 @@ def _find_layer(model: nn.Module, layer: Any) -> nn.Module:
 
 
 class _LayerDone(Exception):
-    """Raised by the hook once the layer has run: the rest of the model is not needed."""
+    """Raised by the hook once the layer has run (the rest of the model is not needed)."""
 
 
 def _run_to_layer(model: nn.Module, layer: nn.Module, images: torch.Tensor) -> tuple:
@@ -148,7 +148,7 @@ def _field_of(finished: list[nn.Module]) -> ReceptiveField:
 
 
 def _pair(value: Any) -> tuple[int, int]:
-    """``(rows, columns)``: an int of a field computed from square settings is both."""
+    """The ``(rows, columns)`` pair of a field value (an int, from square settings, is both)."""
     if isinstance(value, numbers.Integral):
         return (int(value), int(value))
     if len(value) != 2:

@@ -1,4 +1,4 @@
-"""Occlusion: cover part of the image and watch the class score (Zeiler & Fergus 2014).
+"""Occlusion, or covering part of the image and watching the class score (Zeiler & Fergus).
 
 Zeiler & Fergus, *Visualizing and understanding convolutional networks* (ECCV 2014), Sec.
 4.2 and Fig. 7: slide a grey square over the image and record, for every position, the
