@@ -100,13 +100,6 @@ def cam(
     torch.Tensor
         ``(N, H, W)`` (or ``(N, h, w)`` with ``upsample=False``), detached.
 
-    Raises
-    ------
-    ValueError
-        If the model's scores are not ``mean(CAM) + bias``: ``layer`` is then not the
-        input of a GAP + ``fc`` head (another layer, or something between the two);
-        :func:`grad_cam` works for any layer.
-
     >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
     ...                     nn.Flatten(), nn.Linear(4, 2)).eval()
     >>> x = torch.rand(2, 3, 9, 9)
@@ -115,6 +108,13 @@ def cam(
     >>> raw = cam(net, x, 1, layer=net[1], upsample=False, normalize=False)  # (2, 7, 7)
     >>> torch.allclose(raw.mean(dim=(1, 2)) + net[4].bias[1], net(x)[:, 1], atol=1e-6)
     True
+
+    Raises
+    ------
+    ValueError
+        If the model's scores are not ``mean(CAM) + bias``: ``layer`` is then not the
+        input of a GAP + ``fc`` head (another layer, or something between the two);
+        :func:`grad_cam` works for any layer.
     """
     model = check_model(model)
     inputs = check_inputs(inputs, model)

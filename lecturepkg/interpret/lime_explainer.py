@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -153,7 +152,7 @@ def lime_image(
     n_samples: int = 1000,
     kernel_width: float = 0.25,
     seed: int | None = None,
-    hide_color: float | Sequence[float] | None = None,
+    hide_color: float | tuple[float, ...] | None = None,
     num_features: int = 100000,
     feature_selection: str = "auto",
     alpha: float = 1.0,
