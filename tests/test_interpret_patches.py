@@ -218,6 +218,8 @@ def test_given_field_is_used():
         (dict(channel=6), ValueError, "channel must be < 6"),
         (dict(channel=-1), ValueError, "channel must be >= 0"),
         (dict(k=5), ValueError, "k must be <= 4, the number of images"),
+        (dict(k=5, one_per_image=False), ValueError,  # 4 images of one 1 x 1 unit each
+         r"k must be <= 4, the number of units \(images x positions\)"),
         (dict(k=0), ValueError, "k must be >= 1"),
         (dict(images=torch.rand(2, 12, 12, dtype=DTYPE)), ValueError, r"images must have shape"),
         (dict(images=torch.rand(4, 2, 12, 12)), TypeError, "dtype torch.float32 but the model"),

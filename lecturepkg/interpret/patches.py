@@ -224,6 +224,8 @@ def top_activating_patches(
     check_bool("one_per_image", one_per_image)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     fill = check_real("fill", fill)
+    if one_per_image and k > images.shape[0]:  # known before running the model
+        raise ValueError(f"k must be <= {images.shape[0]}, the number of images, got {k}")
 
     maps, finished = [], None
     with torch.no_grad():
