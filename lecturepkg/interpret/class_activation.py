@@ -271,7 +271,9 @@ def _run_keeping(
 
 def _check_gap_head(pooled_scores: torch.Tensor, scores: torch.Tensor) -> None:
     """Raise unless ``mean(CAM) + bias`` is the class score (the head is GAP + ``fc``)."""
-    tolerance = torch.finfo(scores.dtype).eps ** 0.5  # 3e-4 in float32, 1.5e-8 in float64
+    # a guard against the wrong layer, not a test of accuracy: loose enough for float16
+    # and TF32 matrix products
+    tolerance = max(torch.finfo(scores.dtype).eps ** 0.5, 1e-3)
     scale = 1.0 + float(scores.abs().max())
     error = float((pooled_scores - scores).abs().max())
     if error > tolerance * scale:
