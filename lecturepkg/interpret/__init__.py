@@ -21,11 +21,28 @@ Call ``model.eval()`` first (the methods do not change the model's mode, like ca
   convolutional layer and its gradients (Selvaraju et al. 2017).
 * :func:`lime_image`, :func:`superpixels`, :class:`LimeResult` (``lime_explainer``): a
   weighted linear model of the class score on superpixels (Ribeiro et al. 2016).
+* :func:`pointing_game`, :func:`mass_inside`, :func:`chance_level`,
+  :func:`deletion_curve`, :func:`insertion_curve`, :func:`curve_auc`,
+  :func:`randomization_check`, :func:`spearman` (``evaluate``): is a map right? Against
+  the object's mask, against the model (Petsiuk et al. 2018), against a randomised model
+  (Adebayo et al. 2018).
 
 The argument checks the modules share live in the private module ``_args``.
 """
 
 from lecturepkg.interpret.class_activation import cam, grad_cam
+from lecturepkg.interpret.evaluate import (
+    PixelCurve,
+    RandomizationResult,
+    chance_level,
+    curve_auc,
+    deletion_curve,
+    insertion_curve,
+    mass_inside,
+    pointing_game,
+    randomization_check,
+    spearman,
+)
 from lecturepkg.interpret.gradients import integrated_gradients, saliency, smoothgrad
 from lecturepkg.interpret.lime_explainer import LimeResult, lime_image, superpixels
 from lecturepkg.interpret.maps import heatmap, normalize_map
@@ -63,4 +80,15 @@ __all__ = [
     "top_activating_patches",
     "layer_receptive_field",
     "TopPatches",
+    # evaluate
+    "pointing_game",
+    "mass_inside",
+    "chance_level",
+    "deletion_curve",
+    "insertion_curve",
+    "curve_auc",
+    "PixelCurve",
+    "randomization_check",
+    "RandomizationResult",
+    "spearman",
 ]
