@@ -7,9 +7,9 @@ unchanged. The carry path is what lets information and gradients cross hundreds 
 a highway network with the gates closed is the identity.
 
 Srivastava et al. ("Training very deep networks", 2015) initialise the gate's bias to a
-negative value (-1 to -3 in their experiments), so that at the start every layer mostly
-carries its input, and the network learns where to transform. The residual block of He et
-al. (2016) is the case of a gate that is always open on both paths, ``y = H(x) + x``.
+negative value (the paper suggests -1 or -3, for example), so that at the start every layer
+mostly carries its input, and the network learns where to transform. The residual block of
+He et al. (2016) is the case of a gate that is always open on both paths, ``y = H(x) + x``.
 
 * :class:`Highway` acts on the last axis of a tensor ``(..., features)`` (dense layers).
 * :class:`HighwayConv2d` uses convolutions (padding that keeps ``H`` and ``W``) for ``H``
