@@ -1571,6 +1571,503 @@ def batch_norm_train_updates_in_place(x, gamma, beta, running_mean, running_var,
     return y, running_mean, running_var
 
 
+# ----------------------------------------------------------------------------------------
+# saliency_map
+# ----------------------------------------------------------------------------------------
+
+
+def _classes(target, n, num_classes=None, check=True):
+    import torch
+
+    classes = torch.as_tensor(target).long()
+    classes = classes.expand(n) if classes.ndim == 0 else classes
+    if check and (classes.shape != (n,) or (num_classes is not None and
+                                            (classes.min() < 0 or classes.max() >= num_classes))):
+        raise ValueError("bad target")
+    return classes
+
+
+def _saliency(model, inputs, target, *, score=lambda s: s, reduce=lambda g, x: g.abs().amax(dim=1),
+              pick=lambda classes, scores: classes, dtype=None):
+    import torch
+
+    if inputs.ndim != 4:
+        raise ValueError("inputs must be 4-D")
+    x = inputs.detach().clone().requires_grad_(True)
+    raw = model(x)
+    classes = pick(_classes(target, x.shape[0], raw.shape[1]), raw)
+    chosen = score(raw).gather(1, classes[:, None]).sum()
+    (g,) = torch.autograd.grad(chosen, x)
+    out = reduce(g, x).detach()
+    return out if dtype is None else out.to(dtype)
+
+
+def saliency_map_no_abs(model, inputs, target):
+    """The signed gradient's maximum over the channels: the absolute value is forgotten."""
+    return _saliency(model, inputs, target, reduce=lambda g, x: g.amax(dim=1))
+
+
+def saliency_map_mean_over_channels(model, inputs, target):
+    """The absolute gradient averaged over the channels instead of its maximum."""
+    return _saliency(model, inputs, target, reduce=lambda g, x: g.abs().mean(dim=1))
+
+
+def saliency_map_of_the_probability(model, inputs, target):
+    """The gradient of the softmax probability, not of the class score."""
+    return _saliency(model, inputs, target, score=lambda s: s.softmax(dim=1))
+
+
+def saliency_map_of_the_log_probability(model, inputs, target):
+    """The gradient of the log-probability (a cross-entropy loss), not of the class score."""
+    return _saliency(model, inputs, target, score=lambda s: s.log_softmax(dim=1))
+
+
+def saliency_map_first_class_for_all(model, inputs, target):
+    """Every image explained with the first image's class."""
+    return _saliency(model, inputs, target, pick=lambda classes, scores: classes[:1].expand(len(classes)))
+
+
+def saliency_map_predicted_class(model, inputs, target):
+    """The predicted class (the argmax of the scores) instead of the target."""
+    return _saliency(model, inputs, target, pick=lambda classes, scores: scores.argmax(dim=1))
+
+
+def saliency_map_gradient_times_input(model, inputs, target):
+    """|gradient * input| (another method) instead of |gradient|."""
+    return _saliency(model, inputs, target, reduce=lambda g, x: (g * x).abs().amax(dim=1))
+
+
+def saliency_map_always_float64(model, inputs, target):
+    """Right values, but float32 images give a float64 map."""
+    import torch
+
+    return _saliency(model, inputs, target, dtype=torch.float64)
+
+
+def saliency_map_no_checks(model, inputs, target):
+    """Right maps, but bad targets are not refused with a ValueError."""
+    import torch
+
+    x = inputs.detach().clone().requires_grad_(True)
+    classes = torch.as_tensor(target).long().expand(x.shape[0])
+    (g,) = torch.autograd.grad(model(x).gather(1, classes[:, None]).sum(), x)
+    return g.abs().amax(dim=1)
+
+
+# ----------------------------------------------------------------------------------------
+# class_activation_map
+# ----------------------------------------------------------------------------------------
+
+
+def _cam(features, fc_weight, target, normalize=False, *, weights=None, post=lambda m: m, norm=None):
+    if features.ndim != 4 or fc_weight.ndim != 2 or fc_weight.shape[1] != features.shape[1]:
+        raise ValueError("bad shapes")
+    classes = _classes(target, features.shape[0], fc_weight.shape[0]).numpy()
+    w = fc_weight[classes] if weights is None else weights(fc_weight, classes)
+    cam = post(np.einsum("nk,nkij->nij", w, features))
+    if normalize:
+        if norm is not None:
+            return norm(cam)
+        low = cam.min(axis=(1, 2), keepdims=True)
+        span = cam.max(axis=(1, 2), keepdims=True) - low
+        cam = np.where(span > 0, (cam - low) / np.where(span > 0, span, 1.0), 0.0)
+    return cam
+
+
+def class_activation_map_relu(features, fc_weight, target, normalize=False):
+    """A ReLU applied to the map (Grad-CAM's habit): CAM keeps the negative evidence."""
+    return _cam(features, fc_weight, target, normalize, post=lambda m: np.maximum(m, 0))
+
+
+def class_activation_map_all_classes(features, fc_weight, target, normalize=False):
+    """The weights of every class summed, instead of the target class's."""
+    return _cam(features, fc_weight, target, normalize,
+                weights=lambda W, c: np.broadcast_to(W.sum(axis=0), (len(c), W.shape[1])))
+
+
+def class_activation_map_first_class_for_all(features, fc_weight, target, normalize=False):
+    """Every image's map for the first image's class."""
+    return _cam(features, fc_weight, target, normalize, weights=lambda W, c: W[np.full(len(c), c[0])])
+
+
+def class_activation_map_averaged(features, fc_weight, target, normalize=False):
+    """The map divided by the number of positions (each position's share of the score)."""
+    return _cam(features, fc_weight, target, normalize, post=lambda m: m / (m.shape[1] * m.shape[2]))
+
+
+def class_activation_map_normalized_over_the_batch(features, fc_weight, target, normalize=False):
+    """Normalised with the batch's minimum and maximum instead of each image's."""
+    return _cam(features, fc_weight, target, normalize, norm=lambda m: (m - m.min()) / (m.max() - m.min()))
+
+
+def class_activation_map_divided_by_the_max(features, fc_weight, target, normalize=False):
+    """Normalised by dividing by the maximum, without subtracting the minimum."""
+    return _cam(features, fc_weight, target, normalize, norm=lambda m: m / m.max(axis=(1, 2), keepdims=True))
+
+
+def class_activation_map_constant_gives_nan(features, fc_weight, target, normalize=False):
+    """Min-max normalisation without a guard: a constant map divides 0 by 0."""
+    def norm(m):
+        low = m.min(axis=(1, 2), keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (m - low) / (m.max(axis=(1, 2), keepdims=True) - low)
+    return _cam(features, fc_weight, target, normalize, norm=norm)
+
+
+def class_activation_map_no_checks(features, fc_weight, target, normalize=False):
+    """Right maps, but a class out of range or a transposed weight is not refused."""
+    classes = np.broadcast_to(np.asarray(target), (features.shape[0],)) % fc_weight.shape[0]
+    return np.einsum("nk,nkij->nij", fc_weight[classes][:, :features.shape[1]], features[:, :fc_weight.shape[1]])
+
+
+# ----------------------------------------------------------------------------------------
+# grad_cam
+# ----------------------------------------------------------------------------------------
+
+
+def _grad_cam(activations, gradients, relu=True, *, pool=lambda g: g.mean(axis=(2, 3)), grad=lambda g: g,
+              rectify=None, check=True):
+    if check and (activations.ndim != 4 or gradients.shape != activations.shape):
+        raise ValueError("bad shapes")
+    weights = pool(grad(gradients))
+    cam = (weights[:, :, None, None] * activations).sum(axis=1)
+    if rectify if rectify is not None else relu:
+        cam = np.maximum(cam, 0)
+    return weights, cam
+
+
+def grad_cam_summed_gradients(activations, gradients, relu=True):
+    """The gradients summed over the positions instead of averaged."""
+    return _grad_cam(activations, gradients, relu, pool=lambda g: g.sum(axis=(2, 3)))
+
+
+def grad_cam_max_gradients(activations, gradients, relu=True):
+    """The largest gradient of each map as its weight instead of the average."""
+    return _grad_cam(activations, gradients, relu, pool=lambda g: g.max(axis=(2, 3)))
+
+
+def grad_cam_positive_gradients_only(activations, gradients, relu=True):
+    """The ReLU applied to the gradients before the average, instead of to the map."""
+    return _grad_cam(activations, gradients, relu, grad=lambda g: np.maximum(g, 0))
+
+
+def grad_cam_no_relu(activations, gradients, relu=True):
+    """The map's negative part kept whatever ``relu`` says."""
+    return _grad_cam(activations, gradients, relu, rectify=False)
+
+
+def grad_cam_always_relu(activations, gradients, relu=True):
+    """The ReLU applied whatever ``relu`` says."""
+    return _grad_cam(activations, gradients, relu, rectify=True)
+
+
+def grad_cam_averaged_over_the_batch(activations, gradients, relu=True):
+    """One weight per map for the whole batch (averaged over the images too)."""
+    return _grad_cam(activations, gradients, relu,
+                     pool=lambda g: np.broadcast_to(g.mean(axis=(0, 2, 3)), g.shape[:2]).copy())
+
+
+def grad_cam_gradient_times_activation(activations, gradients, relu=True):
+    """Gradient times activation summed over the maps, without pooling the gradients."""
+    if activations.ndim != 4 or gradients.shape != activations.shape:
+        raise ValueError("bad shapes")
+    cam = (gradients * activations).sum(axis=1)
+    return gradients.mean(axis=(2, 3)), np.maximum(cam, 0) if relu else cam
+
+
+def grad_cam_no_shape_check(activations, gradients, relu=True):
+    """Right for matching shapes, but gradients of another shape are broadcast silently."""
+    return _grad_cam(activations, gradients, relu, check=False)
+
+
+# ----------------------------------------------------------------------------------------
+# occlusion_map
+# ----------------------------------------------------------------------------------------
+
+
+def _occlusion(model, inputs, target, window, stride=1, baseline=0.0, *, average=True, divide=None,
+               sign=1.0, channels=slice(None), last=1, fill=None, score=lambda s: s, swap=False,
+               ignore_stride=False):
+    import torch
+
+    if inputs.ndim != 4:
+        raise ValueError("inputs must be 4-D")
+    N, C, H, W = inputs.shape
+    kh, kw = (window, window) if isinstance(window, int) else window
+    if swap:
+        kh, kw = kw, kh
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    if not (1 <= kh <= H and 1 <= kw <= W) or sh < 1 or sw < 1:
+        raise ValueError("bad window or stride")
+    if ignore_stride:
+        sh = sw = 1
+    classes = torch.as_tensor(target).long().expand(N)
+    rows = torch.arange(N)
+    total = torch.zeros(N, H, W, dtype=inputs.dtype)
+    count = torch.zeros(H, W, dtype=inputs.dtype)
+    with torch.no_grad():
+        reference = score(model(inputs))[rows, classes]
+        for top in range(0, H - kh + last, sh):
+            for left in range(0, W - kw + last, sw):
+                occluded = inputs.clone()
+                occluded[:, channels, top:top + kh, left:left + kw] = baseline if fill is None else fill
+                drop = sign * (reference - score(model(occluded))[rows, classes])
+                total[:, top:top + kh, left:left + kw] += drop[:, None, None]
+                count[top:top + kh, left:left + kw] += 1
+    if divide is not None:
+        return total / divide(kh, kw, count)
+    if not average:
+        return total
+    return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
+
+
+def occlusion_map_summed(model, inputs, target, window, stride=1, baseline=0.0):
+    """The drops of the covering windows summed instead of averaged."""
+    return _occlusion(model, inputs, target, window, stride, baseline, average=False)
+
+
+def occlusion_map_divided_by_the_area(model, inputs, target, window, stride=1, baseline=0.0):
+    """The summed drops divided by the window's area instead of by the number of windows."""
+    return _occlusion(model, inputs, target, window, stride, baseline, divide=lambda kh, kw, c: kh * kw)
+
+
+def occlusion_map_sign_reversed(model, inputs, target, window, stride=1, baseline=0.0):
+    """The occluded score minus the original one: a drop shows as a negative value."""
+    return _occlusion(model, inputs, target, window, stride, baseline, sign=-1.0)
+
+
+def occlusion_map_first_channel_only(model, inputs, target, window, stride=1, baseline=0.0):
+    """Only the first channel is covered; the other colours still show through."""
+    return _occlusion(model, inputs, target, window, stride, baseline, channels=slice(0, 1))
+
+
+def occlusion_map_last_position_missed(model, inputs, target, window, stride=1, baseline=0.0):
+    """Off by one: the window never reaches its last row and column of positions."""
+    return _occlusion(model, inputs, target, window, stride, baseline, last=0)
+
+
+def occlusion_map_zeros_not_baseline(model, inputs, target, window, stride=1, baseline=0.0):
+    """The patch is always set to 0, whatever the baseline."""
+    return _occlusion(model, inputs, target, window, stride, baseline, fill=0.0)
+
+
+def occlusion_map_of_the_probability(model, inputs, target, window, stride=1, baseline=0.0):
+    """The drop of the softmax probability instead of the class score."""
+    return _occlusion(model, inputs, target, window, stride, baseline, score=lambda s: s.softmax(dim=1))
+
+
+def occlusion_map_window_transposed(model, inputs, target, window, stride=1, baseline=0.0):
+    """A (kh, kw) window read as kw rows and kh columns."""
+    return _occlusion(model, inputs, target, window, stride, baseline, swap=True)
+
+
+def occlusion_map_stride_ignored(model, inputs, target, window, stride=1, baseline=0.0):
+    """The window always moves one pixel at a time."""
+    return _occlusion(model, inputs, target, window, stride, baseline, ignore_stride=True)
+
+
+# ----------------------------------------------------------------------------------------
+# lime_fit
+# ----------------------------------------------------------------------------------------
+
+
+def _lime(perturbations, scores, distances, kernel_width=0.25, alpha=1.0, *,
+          kernel=lambda d, w: np.sqrt(np.exp(-d ** 2 / w ** 2)), intercept=True, penalise_intercept=False,
+          ridge=True, float_intercept=True):
+    Z = np.asarray(perturbations, dtype=float)
+    if Z.ndim != 2 or np.shape(scores) != (len(Z),) or np.shape(distances) != (len(Z),):
+        raise ValueError("bad shapes")
+    if not kernel_width > 0 or alpha < 0:
+        raise ValueError("bad kernel width or alpha")
+    pi = kernel(np.asarray(distances), kernel_width)
+    a = alpha if ridge else 0.0
+    M = Z.shape[1]
+    if intercept and not penalise_intercept:
+        zm, ym = pi @ Z / pi.sum(), pi @ scores / pi.sum()
+        Zc, yc = Z - zm, scores - ym
+        coef = np.linalg.solve(Zc.T @ (pi[:, None] * Zc) + a * np.eye(M), Zc.T @ (pi * yc))
+        b = ym - zm @ coef
+    else:
+        X = np.hstack([np.ones((len(Z), 1)), Z]) if intercept else Z
+        theta = np.linalg.solve(X.T @ (pi[:, None] * X) + a * np.eye(X.shape[1]), X.T @ (pi * scores))
+        coef, b = (theta[1:], theta[0]) if intercept else (theta, 0.0)
+    return coef, (float(b) if float_intercept else np.array([b]))
+
+
+def lime_fit_kernel_without_root(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+    """The kernel exp(-d^2 / w^2), without lime's square root."""
+    return _lime(perturbations, scores, distances, kernel_width, alpha, kernel=lambda d, w: np.exp(-d ** 2 / w ** 2))
+
+
+def lime_fit_width_not_squared(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+    """The kernel sqrt(exp(-d^2 / w)): the width is not squared."""
+    return _lime(perturbations, scores, distances, kernel_width, alpha,
+                 kernel=lambda d, w: np.sqrt(np.exp(-d ** 2 / w)))
+
+
+def lime_fit_unweighted(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+    """Every sample weighs the same: the locality of LIME is lost."""
+    return _lime(perturbations, scores, distances, kernel_width, alpha, kernel=lambda d, w: np.ones_like(d))
+
+
+def lime_fit_intercept_penalised(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+    """The intercept is a column of ones inside the ridge, so it is shrunk too."""
+    return _lime(perturbations, scores, distances, kernel_width, alpha, penalise_intercept=True)
+
+
+def lime_fit_no_intercept(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+    """A fit through the origin, with 0 as intercept."""
+    return _lime(perturbations, scores, distances, kernel_width, alpha, intercept=False)
+
+
+def lime_fit_alpha_ignored(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+    """Weighted least squares whatever alpha says: no ridge penalty."""
+    return _lime(perturbations, scores, distances, kernel_width, alpha, ridge=False)
+
+
+def lime_fit_intercept_as_array(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+    """Right values, but the intercept comes back as a one-element array, not a float."""
+    return _lime(perturbations, scores, distances, kernel_width, alpha, float_intercept=False)
+
+
+# ----------------------------------------------------------------------------------------
+# pointing_game
+# ----------------------------------------------------------------------------------------
+
+
+def _pointing(maps, masks, tolerance=0, *, point=lambda m: np.unravel_index(np.argmax(m), m.shape),
+              distance=lambda di, dj: np.sqrt(di ** 2 + dj ** 2), hit=lambda d, t: d <= t, accuracy=False,
+              use_tolerance=True):
+    if maps.ndim != 3 or masks.shape != maps.shape or tolerance < 0 or not masks.any(axis=(1, 2)).all():
+        raise ValueError("bad input")
+    hits = []
+    for m, mask in zip(maps, masks.astype(bool)):
+        i, j = point(m)
+        rows, cols = np.nonzero(mask)
+        hits.append(bool(hit(distance(rows - i, cols - j).min(), tolerance if use_tolerance else 0)))
+    hits = np.array(hits, dtype=bool)
+    return float(hits.mean()) if accuracy else hits
+
+
+def pointing_game_last_maximum(maps, masks, tolerance=0):
+    """When the maximum is tied, the last one points (argmax of the reversed map)."""
+    def last(m):
+        k = m.size - 1 - np.argmax(m.ravel()[::-1])
+        return np.unravel_index(k, m.shape)
+    return _pointing(maps, masks, tolerance, point=last)
+
+
+def pointing_game_rows_and_columns_swapped(maps, masks, tolerance=0):
+    """The flat index unravelled with the width as the number of rows."""
+    def swapped(m):
+        j, i = np.unravel_index(np.argmax(m), m.shape[::-1])
+        return i, j
+    return _pointing(maps, masks, tolerance, point=swapped)
+
+
+def pointing_game_chessboard_distance(maps, masks, tolerance=0):
+    """The tolerance as a square (the larger of the row and column offsets), not a disc."""
+    return _pointing(maps, masks, tolerance, distance=lambda di, dj: np.maximum(np.abs(di), np.abs(dj)))
+
+
+def pointing_game_strict_tolerance(maps, masks, tolerance=0):
+    """A hit only strictly within the tolerance (a distance < tolerance; 0 still counts)."""
+    return _pointing(maps, masks, tolerance, hit=lambda d, t: d < t or d == 0)
+
+
+def pointing_game_minimum(maps, masks, tolerance=0):
+    """The map's minimum points instead of its maximum."""
+    return _pointing(maps, masks, tolerance, point=lambda m: np.unravel_index(np.argmin(m), m.shape))
+
+
+def pointing_game_tolerance_ignored(maps, masks, tolerance=0):
+    """The maximum must lie on the object itself, whatever the tolerance."""
+    return _pointing(maps, masks, tolerance, use_tolerance=False)
+
+
+def pointing_game_accuracy(maps, masks, tolerance=0):
+    """The accuracy (the mean of the hits) instead of one hit per map."""
+    return _pointing(maps, masks, tolerance, accuracy=True)
+
+
+# ----------------------------------------------------------------------------------------
+# deletion_curve
+# ----------------------------------------------------------------------------------------
+
+
+def _deletion(model, inputs, target, maps, pixels_per_step=1, baseline=0.0, *, order=None,
+              score=lambda s: s.softmax(dim=1), area=None, steps=None, channels=slice(None), fill=None):
+    import torch
+
+    if inputs.ndim != 4:
+        raise ValueError("inputs must be 4-D")
+    N, C, H, W = inputs.shape
+    if tuple(maps.shape) != (N, H, W) or pixels_per_step < 1:
+        raise ValueError("bad maps or step")
+    p = pixels_per_step
+    flat = maps.reshape(N, H * W)
+    ranked = torch.argsort(-flat, dim=1, stable=True) if order is None else order(flat)
+    n = math.ceil(H * W / p) if steps is None else steps(H * W, p)
+    classes = torch.as_tensor(target).long().expand(N)
+    x = inputs.detach().clone().reshape(N, C, H * W)
+    curve = torch.zeros(N, n + 1, dtype=inputs.dtype)
+    with torch.no_grad():
+        for k in range(n + 1):
+            if k > 0:
+                idx = ranked[:, (k - 1) * p:k * p]
+                for i in range(N):
+                    x[i, channels, idx[i]] = baseline if fill is None else fill
+            curve[:, k] = score(model(x.reshape(N, C, H, W)))[torch.arange(N), classes]
+    auc = (curve.sum(dim=1) - curve[:, 0] / 2 - curve[:, -1] / 2) / n if area is None else area(curve, n)
+    return curve, auc
+
+
+def deletion_curve_least_important_first(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """The pixels removed in increasing order of the map."""
+    import torch
+
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline,
+                     order=lambda f: torch.argsort(f, dim=1, stable=True))
+
+
+def deletion_curve_of_the_score(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """The class score instead of its softmax probability."""
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline, score=lambda s: s)
+
+
+def deletion_curve_area_as_mean(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """The area as the curve's mean (every point weighs the same, the ends too)."""
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline, area=lambda c, n: c.mean(dim=1))
+
+
+def deletion_curve_area_without_halves(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """The area as sum / n: the trapezoid rule's halves at the ends are forgotten."""
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline, area=lambda c, n: c.sum(dim=1) / n)
+
+
+def deletion_curve_last_partial_step_missing(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """n = H * W // pixels_per_step: a last, partial step is never taken."""
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline, steps=lambda hw, p: hw // p)
+
+
+def deletion_curve_first_channel_only(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """Pixels removed on the first channel only."""
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline, channels=slice(0, 1))
+
+
+def deletion_curve_zeros_not_baseline(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """Removed pixels always set to 0, whatever the baseline."""
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline, fill=0.0)
+
+
+def deletion_curve_ties_higher_index_first(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+    """The increasing stable order reversed: tied pixels go from the highest index down."""
+    import torch
+
+    return _deletion(model, inputs, target, maps, pixels_per_step, baseline,
+                     order=lambda f: torch.argsort(f, dim=1, stable=True).flip(1))
+
+
 MUTANTS: dict[str, list[Callable]] = {
     "correlate1d": [
         correlate1d_flipped_kernel,
@@ -1773,5 +2270,76 @@ MUTANTS: dict[str, list[Callable]] = {
         batch_norm_train_eps_outside_the_root,
         batch_norm_train_no_update,
         batch_norm_train_updates_in_place,
+    ],
+    # chapter 4
+    "saliency_map": [
+        saliency_map_no_abs,
+        saliency_map_mean_over_channels,
+        saliency_map_of_the_probability,
+        saliency_map_of_the_log_probability,
+        saliency_map_first_class_for_all,
+        saliency_map_predicted_class,
+        saliency_map_gradient_times_input,
+        saliency_map_always_float64,
+        saliency_map_no_checks,
+    ],
+    "class_activation_map": [
+        class_activation_map_relu,
+        class_activation_map_all_classes,
+        class_activation_map_first_class_for_all,
+        class_activation_map_averaged,
+        class_activation_map_normalized_over_the_batch,
+        class_activation_map_divided_by_the_max,
+        class_activation_map_constant_gives_nan,
+        class_activation_map_no_checks,
+    ],
+    "grad_cam": [
+        grad_cam_summed_gradients,
+        grad_cam_max_gradients,
+        grad_cam_positive_gradients_only,
+        grad_cam_no_relu,
+        grad_cam_always_relu,
+        grad_cam_averaged_over_the_batch,
+        grad_cam_gradient_times_activation,
+        grad_cam_no_shape_check,
+    ],
+    "occlusion_map": [
+        occlusion_map_summed,
+        occlusion_map_divided_by_the_area,
+        occlusion_map_sign_reversed,
+        occlusion_map_first_channel_only,
+        occlusion_map_last_position_missed,
+        occlusion_map_zeros_not_baseline,
+        occlusion_map_of_the_probability,
+        occlusion_map_window_transposed,
+        occlusion_map_stride_ignored,
+    ],
+    "lime_fit": [
+        lime_fit_kernel_without_root,
+        lime_fit_width_not_squared,
+        lime_fit_unweighted,
+        lime_fit_intercept_penalised,
+        lime_fit_no_intercept,
+        lime_fit_alpha_ignored,
+        lime_fit_intercept_as_array,
+    ],
+    "pointing_game": [
+        pointing_game_last_maximum,
+        pointing_game_rows_and_columns_swapped,
+        pointing_game_chessboard_distance,
+        pointing_game_strict_tolerance,
+        pointing_game_minimum,
+        pointing_game_tolerance_ignored,
+        pointing_game_accuracy,
+    ],
+    "deletion_curve": [
+        deletion_curve_least_important_first,
+        deletion_curve_of_the_score,
+        deletion_curve_area_as_mean,
+        deletion_curve_area_without_halves,
+        deletion_curve_last_partial_step_missing,
+        deletion_curve_first_channel_only,
+        deletion_curve_zeros_not_baseline,
+        deletion_curve_ties_higher_index_first,
     ],
 }

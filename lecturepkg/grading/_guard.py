@@ -65,7 +65,10 @@ def package_functions(package: str) -> list[tuple[str, types.FunctionType]]:
         return _PACKAGE_CACHE[package]
     root = importlib.import_module(package)
     modules = [root]
-    for info in pkgutil.walk_packages(getattr(root, "__path__", []), prefix=package + "."):
+    for info in pkgutil.walk_packages(getattr(root, "__path__", []), prefix=package + ".",
+                                      onerror=lambda name: None):
+        if {"tests", "test", "testing"} & set(info.name.split(".")[1:]):
+            continue  # a library's own test suite computes no answer (and is slow to import)
         try:
             modules.append(importlib.import_module(info.name))
         except ImportError:  # pragma: no cover - an optional dependency of one module
@@ -96,12 +99,44 @@ def package_functions(package: str) -> list[tuple[str, types.FunctionType]]:
     return _PACKAGE_CACHE[package]
 
 
+def not_loaded(target: str) -> bool:
+    """Whether ``target`` is a whole third-party library (``"captum:*"``) that is not
+    imported: then the sandbox refuses its import (:class:`ImportBlocker`) rather than
+    importing it to block its functions. Parts of a library (``"torchvision.models.vgg:*"``)
+    and the course's own packages are always imported and blocked."""
+    module_name, attr = target.split(":")
+    if attr != "*" or "." in module_name or module_name == "lecturepkg":
+        return False
+    prefix = module_name + "."
+    return not any(name == module_name or name.startswith(prefix) for name in list(sys.modules))
+
+
+class ImportBlocker:
+    """A ``sys.meta_path`` finder that refuses to import ``packages`` (and their modules):
+    finding one raises ``refuse(name)``."""
+
+    def __init__(self, packages: list[str], refuse: Callable[[str], BaseException]):
+        self.packages = tuple(packages)
+        self.refuse = refuse
+
+    def find_spec(self, name, path=None, target=None):
+        for package in self.packages:
+            if name == package or name.startswith(package + "."):
+                raise self.refuse(f"importing {package}")
+        return None
+
+
 def resolve(target: str) -> list[tuple[str, Any, str | None, Any]]:
     """``"module:attr"`` or ``"package:*"`` -> [(label, owner, attribute, value)]; owner and
-    attribute are None for the functions of a package. Unknown targets give []."""
+    attribute are None for the functions of a package. Unknown targets, and packages that
+    are not installed, give []."""
     module_name, attr = target.split(":")
     if attr == "*":
-        return [(label, None, None, f) for label, f in package_functions(module_name)]
+        try:
+            functions = package_functions(module_name)
+        except ImportError:  # not installed (captum on Colab): nothing of it can be called
+            return []
+        return [(label, None, None, f) for label, f in functions]
     found = _resolve_attr(module_name, attr)
     if found is None:
         return []

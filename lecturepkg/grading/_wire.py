@@ -6,6 +6,13 @@ A message is a pickle preceded by its length (8 bytes, big-endian). Both sides r
 torch tensors (sent as a numpy array by :class:`_Pickler`). Anything else, above all a
 function or class that unpickling would call, is refused, so what the student's process
 sends can never run code in the grader.
+
+One exception, in one direction only: a grading test may hand the student's function a small
+model to explain (chapter 4). A model built only of the layers in :data:`LAYERS` (an
+``nn.Sequential`` of convolutions, linear layers, activations, pooling...) is sent as each
+layer's constructor arguments and weights and rebuilt by :func:`module` on the student's
+side, which alone reads messages with ``loads(..., modules=True)``; the grader never accepts
+one.
 """
 
 from __future__ import annotations
@@ -49,8 +56,61 @@ def tensor(array: np.ndarray, dtype: str, requires_grad: bool):
     return result
 
 
+def _layer_arguments() -> dict:
+    return {
+        "Sequential": lambda m: {},
+        "Conv2d": lambda m: dict(in_channels=m.in_channels, out_channels=m.out_channels,
+                                 kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
+                                 dilation=m.dilation, groups=m.groups, bias=m.bias is not None),
+        "Linear": lambda m: dict(in_features=m.in_features, out_features=m.out_features, bias=m.bias is not None),
+        "BatchNorm2d": lambda m: dict(num_features=m.num_features, eps=m.eps, momentum=m.momentum),
+        "ReLU": lambda m: {},
+        "Tanh": lambda m: {},
+        "Sigmoid": lambda m: {},
+        "Identity": lambda m: {},
+        "Flatten": lambda m: dict(start_dim=m.start_dim, end_dim=m.end_dim),
+        "AdaptiveAvgPool2d": lambda m: dict(output_size=m.output_size),
+        "MaxPool2d": lambda m: dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding),
+        "AvgPool2d": lambda m: dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding),
+    }
+
+
+#: The ``torch.nn`` layers a model sent to the student's process may be built of (exactly
+#: these classes, not subclasses), each with what reads its constructor's arguments.
+LAYERS = tuple(_layer_arguments())
+
+
+def module(name: str, arguments: dict, children: list, state: dict, training: bool):
+    """Rebuild a layer sent by :class:`_Pickler`: ``torch.nn.<name>(**arguments)`` (or an
+    ``nn.Sequential`` of ``children``, themselves rebuilt by this function), loaded with the
+    parameters and buffers ``state``, in training mode if ``training``."""
+    import torch
+
+    if name not in LAYERS or not isinstance(arguments, dict) or not isinstance(children, list) \
+            or not isinstance(state, dict) or not isinstance(training, bool):
+        raise MessageError(f"torch.nn.{name} is not a layer the grader sends")
+    if not all(isinstance(c, torch.nn.Module) for c in children) or (children and name != "Sequential"):
+        raise MessageError("only an nn.Sequential holds other layers")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise MessageError("a layer's state must map names to tensors")
+    layer = torch.nn.Sequential(*children) if name == "Sequential" else getattr(torch.nn, name)(**arguments)
+    floating = [t.dtype for t in state.values() if t.is_floating_point()]
+    if floating:
+        layer.to(floating[0])
+    if name != "Sequential":
+        layer.load_state_dict(state)
+    layer.training = training  # its own flag: the children's came with them
+    return layer
+
+
 class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, modules: bool = False):
+        super().__init__(file)
+        self.modules = modules
+
     def find_class(self, module: str, name: str):
+        if module == __name__ and name == "module" and self.modules:
+            return globals()["module"]
         if module == "builtins" and name in _BUILTINS:
             return getattr(builtins, name)
         if module in _NUMPY_MODULES and (name in _NUMPY_NAMES or (module == "numpy.dtypes" and name.endswith("DType"))):
@@ -69,6 +129,14 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj):
         torch = sys.modules.get("torch")
+        if torch is not None and isinstance(obj, torch.nn.Module):
+            name = type(obj).__name__
+            if name not in LAYERS or type(obj) is not getattr(torch.nn, name):
+                raise pickle.PicklingError(f"{type(obj).__qualname__} is not a layer the grader sends "
+                                           f"(only torch.nn's {', '.join(LAYERS)})")
+            state = {k: v.detach() for k, v in obj.state_dict(keep_vars=True).items() if "." not in k}
+            children = list(obj.children()) if name == "Sequential" else []
+            return module, (name, _layer_arguments()[name](obj), children, state, bool(obj.training))
         if torch is not None and isinstance(obj, torch.Tensor):
             data = obj.detach().cpu().resolve_conj().resolve_neg()
             dtype = str(data.dtype)
@@ -85,10 +153,11 @@ def dumps(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def loads(data: bytes) -> Any:
-    """The plain data in ``data``; :class:`MessageError` for anything else."""
+def loads(data: bytes, *, modules: bool = False) -> Any:
+    """The plain data in ``data``; :class:`MessageError` for anything else. With ``modules``
+    (the student's process only), the models the grader sends are rebuilt too."""
     try:
-        return _Unpickler(io.BytesIO(data)).load()
+        return _Unpickler(io.BytesIO(data), modules).load()
     except MessageError:
         raise
     except Exception as err:  # noqa: BLE001 - whatever broke, the message is unreadable

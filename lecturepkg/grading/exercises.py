@@ -18,6 +18,9 @@ _S02 = "lecturepkg.grading.solutions.ch02"
 _CH03 = "03-architectures"
 _T03 = "lecturepkg.grading.tests.ch03"
 _S03 = "lecturepkg.grading.solutions.ch03"
+_CH04 = "04-interpretability"
+_T04 = "lecturepkg.grading.tests.ch04"
+_S04 = "lecturepkg.grading.solutions.ch04"
 
 # ---- what the exercises forbid ---------------------------------------------------------
 # Library functions (``"module:attr"``; ``"package:*"``: every function of a package). The
@@ -150,6 +153,12 @@ _CENTER_CROP = (
     "torchvision.transforms.v2.functional._geometry:_center_crop_compute_crop_anchor",
     "torchvision.transforms.functional:center_crop",
 )
+
+# Chapter 4: the explanation libraries (test oracles, where installed: a package that is not
+# installed has nothing to block) and the course's own implementations.
+_EXPLAINERS = ("captum:*", "pytorch_grad_cam:*", "lime:*", "lecturepkg.interpret:*")
+_LINEAR_MODELS = ("sklearn.linear_model._ridge:*", "sklearn.linear_model._base:*", "sklearn.kernel_ridge:*",
+                  "scipy.optimize:lsq_linear")
 
 # What an honest vectorised answer may use, shown on the pages beside the forbidden lists.
 _WINDOWS_ALLOWED = ("numpy.lib.stride_tricks.sliding_window_view", "numpy.lib.stride_tricks.as_strided",
@@ -303,6 +312,47 @@ EXERCISES: dict[str, Exercise] = {
             forbidden=("torch.nn.functional:batch_norm", "torch.nn.functional:instance_norm") + _COURSE_NETS,
             forbidden_ops=BATCH_NORM_OPS,
             allowed=("numpy.mean", "numpy.var", "torch.var_mean"),
+        ),
+        # ---- chapter 4: what does the network look at? --------------------------------------
+        Exercise(
+            # autograd is the tool here: the exercise is which gradient, and what to keep of it
+            name="saliency_map", chapter=_CH04, title="A saliency map from the gradient of the class score",
+            tests=f"{_T04}.test_saliency_map", reference=f"{_S04}:saliency_map",
+            forbidden=_EXPLAINERS,
+            allowed=("torch.autograd.grad", "Tensor.backward", "Tensor.abs / amax"),
+        ),
+        Exercise(
+            name="class_activation_map", chapter=_CH04, title="A class activation map (CAM)",
+            tests=f"{_T04}.test_class_activation_map", reference=f"{_S04}:class_activation_map",
+            forbidden=_EXPLAINERS, allowed=("numpy.einsum", "numpy.tensordot", "matrix products (@)"),
+        ),
+        Exercise(
+            name="grad_cam", chapter=_CH04, title="Grad-CAM's channel weights and map",
+            tests=f"{_T04}.test_grad_cam", reference=f"{_S04}:grad_cam",
+            forbidden=_EXPLAINERS, allowed=("numpy.mean", "numpy.einsum", "numpy.maximum"),
+        ),
+        Exercise(
+            name="occlusion_map", chapter=_CH04, title="An occlusion map: patch, stride, baseline",
+            tests=f"{_T04}.test_occlusion_map", reference=f"{_S04}:occlusion_map",
+            forbidden=_EXPLAINERS, forbid_autograd=True,
+            allowed=("running the model on occluded copies (one at a time or in a batch)", "slicing"),
+        ),
+        Exercise(
+            name="lime_fit", chapter=_CH04, title="LIME's weighted linear model",
+            tests=f"{_T04}.test_lime_fit", reference=f"{_S04}:lime_fit",
+            forbidden=_EXPLAINERS + _LINEAR_MODELS,
+            allowed=("numpy.linalg.solve", "numpy.linalg.lstsq", "matrix products (@)"),
+        ),
+        Exercise(
+            name="pointing_game", chapter=_CH04, title="The pointing game",
+            tests=f"{_T04}.test_pointing_game", reference=f"{_S04}:pointing_game",
+            forbidden=_EXPLAINERS, allowed=("numpy.argmax", "numpy.unravel_index", "numpy.nonzero"),
+        ),
+        Exercise(
+            name="deletion_curve", chapter=_CH04, title="The deletion curve and its area",
+            tests=f"{_T04}.test_deletion_curve", reference=f"{_S04}:deletion_curve",
+            forbidden=_EXPLAINERS, forbid_autograd=True,
+            allowed=("torch.argsort (stable=True)", "torch.softmax", "numpy.trapezoid"),
         ),
     ]
 }

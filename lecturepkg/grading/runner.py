@@ -138,8 +138,10 @@ def run_tests(exercise: Exercise | str, submission: Callable) -> ExerciseResult:
         raise TypeError(f"submission must be callable, got {type(submission).__name__}")
     recorder = _Recorder()
     test_file = exercise.test_file()
+    # hypothesis's plugin would import hypothesis (seconds) in every notebook that checks
     args = [test_file, "-q", "-p", "no:cacheprovider", "-p", "no:nbval", "-p", "no:xdist",
-            "-p", "no:randomly", "-p", "no:unraisableexception", "--rootdir", os.path.dirname(test_file), "-c", os.devnull,
+            "-p", "no:randomly", "-p", "no:hypothesispytest", "-p", "no:unraisableexception",
+            "--rootdir", os.path.dirname(test_file), "-c", os.devnull,
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     sink = io.StringIO()
     with runtime.submitted(submission), torch_threads(1), \

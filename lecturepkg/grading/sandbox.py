@@ -29,6 +29,7 @@ import copy
 import inspect
 import os
 import signal
+import sys
 import sysconfig
 import threading
 import traceback
@@ -86,7 +87,9 @@ def forbidden(targets: Iterable[str], exercise: str, func: Callable | None = Non
     """Make ``targets``, the PyTorch operators ``ops`` and (if ``autograd``) autograd
     unavailable for the duration of the block; restore everything afterwards.
 
-    ``targets`` are ``"module:attr"`` names (``"package:*"``: every function of a package).
+    ``targets`` are ``"module:attr"`` names (``"package:*"``: every function of a package;
+    a third-party package that is not imported yet is not imported for this: importing it
+    is refused instead, which is as safe and saves seconds of imports).
     A Python function among them has its code swapped for a blocker's, which blocks every
     reference to it; a compiled one is replaced by a blocker in every loaded module that
     holds it and where ``func``'s globals, defaults or closure hold it (``from numpy import
@@ -124,7 +127,14 @@ def forbidden(targets: Iterable[str], exercise: str, func: Callable | None = Non
         return _guard.refusing_mode(ops, autograd, exercise, _describe_op, ForbiddenCall)
 
     try:
+        lazy = [t.split(":")[0] for t in targets if _guard.not_loaded(t)]
+        if lazy:  # a library not imported yet: refuse its import instead of importing it now
+            blocker = _guard.ImportBlocker(lazy, lambda name: ForbiddenCall(_guard.message(name, exercise)))
+            sys.meta_path.insert(0, blocker)
+            patched.append((sys.meta_path, None, blocker))
         for target in targets:
+            if target.split(":")[0] in lazy:
+                continue
             for label, owner, attr, value in _guard.resolve(target):
                 function = _guard.python_function(value) if swap_code else None
                 if function is not None:
@@ -191,7 +201,9 @@ def forbidden(targets: Iterable[str], exercise: str, func: Callable | None = Non
         for function, code in reversed(swapped):
             function.__code__ = code
         for owner, attr, original in reversed(patched):
-            if isinstance(owner, dict):
+            if owner is sys.meta_path:
+                sys.meta_path.remove(original)
+            elif isinstance(owner, dict):
                 owner[attr] = original
             else:
                 setattr(owner, attr, original)

@@ -75,7 +75,7 @@ class _Channel:
 
     def receive(self):
         body = _wire.read_message(self._in)
-        return None if body is None else _wire.loads(body)
+        return None if body is None else _wire.loads(body, modules=True)  # the grader's models too
 
     def send(self, message) -> None:
         _wire.write_message(self._out, _wire.dumps(message))

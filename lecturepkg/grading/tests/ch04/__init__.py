@@ -1,0 +1,1 @@
+"""Grading tests of chapter 4, "What does the network look at?"."""
