@@ -9,7 +9,9 @@ publishes with its ImageNet weights (``meta["num_params"]``, ``meta["_ops"]`` in
 
 The paper's two-GPU AlexNet has no torchvision twin; its oracle is a functional forward pass
 written out below with two explicit GPU "towers" and the paper's local response
-normalization formula, plus the paper's 60,965,224 parameters and Figure 2's map sizes.
+normalization formula, plus the parameter count of the paper's layers, 60,965,224 (the
+paper rounds it to "60 million"; the count is recomputed here from Figure 2's layer sizes),
+and Figure 2's map sizes.
 """
 
 from __future__ import annotations
@@ -184,7 +186,13 @@ def two_gpu_alexnet(x, p, lrn=lrn_paper):
 
 
 def test_paper_alexnet_parameter_count():
-    assert count_parameters(models.alexnet2012()) == 60_965_224
+    # Figure 2's layers: (outputs, inputs seen per kernel, kernel size); layers 2, 4 and 5
+    # see only their own GPU's half of the previous maps
+    convs = [(96, 3, 11), (256, 48, 5), (384, 256, 3), (384, 192, 3), (256, 192, 3)]
+    dense = [(4096, 256 * 6 * 6), (4096, 4096), (1000, 4096)]
+    by_hand = sum(o * (i * k * k + 1) for o, i, k in convs) + sum(o * (i + 1) for o, i in dense)
+    assert by_hand == 60_965_224  # "60 million" in the paper
+    assert count_parameters(models.alexnet2012()) == by_hand
 
 
 def test_paper_alexnet_map_sizes_of_figure_2():
