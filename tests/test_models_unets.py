@@ -3,8 +3,9 @@
 The oracle is a straightforward U-Net written out below with ``torch.nn.functional`` calls
 and a flat list of weight tensors (no modules, no loops over levels shared with the package),
 cropping by plain slicing. The package's network is loaded with the oracle's weights and both
-must agree forward and backward. The paper's numbers (31,030,658 parameters, Figure 1's map
-sizes for a 572 x 572 tile) are checked directly.
+must agree forward and backward. Figure 1's map sizes for a 572 x 572 tile are checked
+directly, and the parameter count, 31,030,658, is recomputed from the layer sizes of Figure 1
+(the paper itself does not state it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ PAPER_DECODER = [(512, 52), (256, 100), (128, 196), (64, 388)]
 
 
 def test_paper_parameter_count():
-    assert count_parameters(unet()) == 31_030_658
+    # Figure 1: 3x3 convolutions with biases, 64 -> 1024 maps down and back up, a 2x2
+    # up-convolution halving the maps at each level, a final 1x1 convolution to 2 classes
+    def conv(c_in, c_out, k):
+        return c_out * (c_in * k * k + 1)
+
+    widths = [64, 128, 256, 512, 1024]
+    down = sum(conv(c_in, c, 3) + conv(c, c, 3) for c_in, c in zip([1] + widths, widths))
+    up = sum(conv(2 * c, c, 2) + conv(2 * c, c, 3) + conv(c, c, 3) for c in widths[:-1])
+    by_hand = down + up + conv(64, 2, 1)
+    assert by_hand == 31_030_658
+    assert count_parameters(unet()) == by_hand
 
 
 def test_paper_sizes_572_to_388():
