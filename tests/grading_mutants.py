@@ -1785,9 +1785,15 @@ def grad_cam_no_shape_check(activations, gradients, relu=True):
 # ----------------------------------------------------------------------------------------
 
 
+def _starts(size, k, s, last):
+    """Window starts: until the border is reached (captum), or (last=0) full windows only."""
+    count = math.ceil((size - k) / s) + 1 if last else (size - k) // s + 1
+    return range(0, count * s, s)
+
+
 def _occlusion(model, inputs, target, window, stride=1, baseline=0.0, *, average=True, divide=None,
                sign=1.0, channels=slice(None), last=1, fill=None, score=lambda s: s, swap=False,
-               ignore_stride=False):
+               ignore_stride=False, check_stride=True):
     import torch
 
     if inputs.ndim != 4:
@@ -1797,7 +1803,7 @@ def _occlusion(model, inputs, target, window, stride=1, baseline=0.0, *, average
     if swap:
         kh, kw = kw, kh
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    if not (1 <= kh <= H and 1 <= kw <= W) or sh < 1 or sw < 1:
+    if not (1 <= kh <= H and 1 <= kw <= W) or sh < 1 or sw < 1 or (check_stride and (sh > kh or sw > kw)):
         raise ValueError("bad window or stride")
     if ignore_stride:
         sh = sw = 1
@@ -1807,8 +1813,8 @@ def _occlusion(model, inputs, target, window, stride=1, baseline=0.0, *, average
     count = torch.zeros(H, W, dtype=inputs.dtype)
     with torch.no_grad():
         reference = score(model(inputs))[rows, classes]
-        for top in range(0, H - kh + last, sh):
-            for left in range(0, W - kw + last, sw):
+        for top in _starts(H, kh, sh, last):
+            for left in _starts(W, kw, sw, last):
                 occluded = inputs.clone()
                 occluded[:, channels, top:top + kh, left:left + kw] = baseline if fill is None else fill
                 drop = sign * (reference - score(model(occluded))[rows, classes])
@@ -1826,6 +1832,11 @@ def occlusion_map_summed(model, inputs, target, window, stride=1, baseline=0.0):
     return _occlusion(model, inputs, target, window, stride, baseline, average=False)
 
 
+def occlusion_map_stride_not_checked(model, inputs, target, window, stride=1, baseline=0.0):
+    """A stride larger than the window is accepted: pixels between windows get 0."""
+    return _occlusion(model, inputs, target, window, stride, baseline, check_stride=False)
+
+
 def occlusion_map_divided_by_the_area(model, inputs, target, window, stride=1, baseline=0.0):
     """The summed drops divided by the window's area instead of by the number of windows."""
     return _occlusion(model, inputs, target, window, stride, baseline, divide=lambda kh, kw, c: kh * kw)
@@ -1841,8 +1852,9 @@ def occlusion_map_first_channel_only(model, inputs, target, window, stride=1, ba
     return _occlusion(model, inputs, target, window, stride, baseline, channels=slice(0, 1))
 
 
-def occlusion_map_last_position_missed(model, inputs, target, window, stride=1, baseline=0.0):
-    """Off by one: the window never reaches its last row and column of positions."""
+def occlusion_map_full_windows_only(model, inputs, target, window, stride=1, baseline=0.0):
+    """Only windows that fit entirely: the last rows and columns are missed when the steps
+    do not end at the border (captum cuts a last window off instead)."""
     return _occlusion(model, inputs, target, window, stride, baseline, last=0)
 
 
@@ -2308,7 +2320,8 @@ MUTANTS: dict[str, list[Callable]] = {
         occlusion_map_divided_by_the_area,
         occlusion_map_sign_reversed,
         occlusion_map_first_channel_only,
-        occlusion_map_last_position_missed,
+        occlusion_map_full_windows_only,
+        occlusion_map_stride_not_checked,
         occlusion_map_zeros_not_baseline,
         occlusion_map_of_the_probability,
         occlusion_map_window_transposed,

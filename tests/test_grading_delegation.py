@@ -1112,6 +1112,170 @@ ROUTES["batch_norm_train"] = {
         """, "lecturepkg.blocks"),
 }
 
+# ---- chapter 4 ---------------------------------------------------------------------------
+# captum, pytorch-grad-cam and lime are refused whether the notebook imported them before the
+# call (their functions are blocked) or the function imports them (the import is refused).
+
+ROUTES["saliency_map"] = {
+    "captum's Saliency": ("""
+        from captum.attr import Saliency
+        def saliency_map(model, inputs, target):
+            return Saliency(model).attribute(inputs, target=target).amax(dim=1)
+        """, "captum"),
+    "captum imported inside the function": ("""
+        def saliency_map(model, inputs, target):
+            import captum.attr
+            return captum.attr.Saliency(model).attribute(inputs, target=target).amax(dim=1)
+        """, "captum"),
+    "the course's saliency and heatmap": ("""
+        from lecturepkg.interpret import heatmap, saliency
+        def saliency_map(model, inputs, target):
+            return heatmap(saliency(model, inputs, target), reduce="max_abs")
+        """, "lecturepkg.interpret"),
+}
+
+ROUTES["class_activation_map"] = {
+    "captum's LayerGradCam on a GAP head": ("""
+        from captum.attr import LayerGradCam
+        def class_activation_map(features, fc_weight, target, normalize=False):
+            head = nn.Sequential(nn.Identity(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                 nn.Linear(fc_weight.shape[1], fc_weight.shape[0], bias=False)).double()
+            head[3].weight.data = torch.from_numpy(fc_weight)
+            f = torch.from_numpy(features)
+            cam = LayerGradCam(head, head[0]).attribute(f, target=torch.as_tensor(target).expand(len(f)),
+                                                        relu_attributions=False)
+            return cam[:, 0].detach().numpy() * features.shape[2] * features.shape[3]
+        """, "captum"),
+    "pytorch-grad-cam's GradCAM weights": ("""
+        def class_activation_map(features, fc_weight, target, normalize=False):
+            from pytorch_grad_cam import GradCAM
+            return GradCAM.get_cam_image
+        """, "pytorch_grad_cam"),
+    "the course's cam on a GAP network": ("""
+        from lecturepkg.interpret import cam
+        def class_activation_map(features, fc_weight, target, normalize=False):
+            net = nn.Sequential(nn.Identity(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                nn.Linear(fc_weight.shape[1], fc_weight.shape[0])).double()
+            return cam(net, torch.from_numpy(features), target, net[0], upsample=False).numpy()
+        """, "lecturepkg.interpret"),
+}
+
+ROUTES["grad_cam"] = {
+    "captum's LayerGradCam": ("""
+        from captum.attr import LayerGradCam
+        def grad_cam(activations, gradients, relu=True):
+            layer = nn.Identity()
+            return LayerGradCam(layer, layer).attribute(torch.from_numpy(activations), target=0)
+        """, "captum"),
+    "pytorch-grad-cam's BaseCAM.get_cam_image": ("""
+        import pytorch_grad_cam
+        from pytorch_grad_cam import GradCAM
+        def grad_cam(activations, gradients, relu=True):
+            weights = GradCAM.get_cam_weights(None, None, None, None, activations, gradients)
+            cam = (weights[:, :, None, None] * activations).sum(axis=1)
+            return weights, np.maximum(cam, 0) if relu else cam
+        """, "pytorch_grad_cam"),
+    "the course's grad_cam": ("""
+        import lecturepkg.interpret.class_activation as course
+        def grad_cam(activations, gradients, relu=True):
+            return course.grad_cam(nn.Identity(), torch.from_numpy(activations), 0, nn.Identity())
+        """, "lecturepkg.interpret"),
+}
+
+ROUTES["occlusion_map"] = {
+    "captum's Occlusion": ("""
+        from captum.attr import Occlusion
+        def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
+            kh, kw = (window, window) if isinstance(window, int) else window
+            sh, sw = (stride, stride) if isinstance(stride, int) else stride
+            C = inputs.shape[1]
+            return Occlusion(model).attribute(inputs, sliding_window_shapes=(C, kh, kw), strides=(C, sh, sw),
+                                              target=target, baselines=baseline)[:, 0]
+        """, "captum"),
+    "captum imported inside the function": ("""
+        def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
+            from captum.attr import FeatureAblation
+            return FeatureAblation(model).attribute(inputs, target=target)[:, 0]
+        """, "captum"),
+    "the course's occlusion": ("""
+        from lecturepkg.interpret import occlusion
+        def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
+            return occlusion(model, inputs, target, window, strides=stride, baselines=baseline)[:, 0]
+        """, "lecturepkg.interpret"),
+    "a gradient instead of occluding": ("""
+        def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
+            x = inputs.clone().requires_grad_(True)
+            model(x)[:, target].sum().backward()
+            return (x.grad * (x - baseline)).sum(dim=1).detach()
+        """, "autograd"),
+}
+
+ROUTES["lime_fit"] = {
+    "scikit-learn's Ridge with sample weights": ("""
+        from sklearn.linear_model import Ridge
+        def lime_fit(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+            w = np.sqrt(np.exp(-distances ** 2 / kernel_width ** 2))
+            model = Ridge(alpha=alpha).fit(perturbations, scores, sample_weight=w)
+            return model.coef_, float(model.intercept_)
+        """, "sklearn.linear_model._ridge"),
+    "scikit-learn's ridge_regression": ("""
+        from sklearn.linear_model import ridge_regression
+        def lime_fit(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+            w = np.sqrt(np.exp(-distances ** 2 / kernel_width ** 2))
+            coef, intercept = ridge_regression(perturbations, scores, alpha, sample_weight=w, return_intercept=True)
+            return coef, float(intercept)
+        """, "sklearn.linear_model._ridge"),
+    "scikit-learn's LinearRegression": ("""
+        from sklearn.linear_model import LinearRegression
+        def lime_fit(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+            w = np.sqrt(np.exp(-distances ** 2 / kernel_width ** 2))
+            model = LinearRegression().fit(perturbations, scores, sample_weight=w)
+            return model.coef_, float(model.intercept_)
+        """, "sklearn.linear_model._base"),
+    "lime's LimeBase": ("""
+        def lime_fit(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+            from lime.lime_base import LimeBase
+            kernel = lambda d: np.sqrt(np.exp(-d ** 2 / kernel_width ** 2))
+            base = LimeBase(kernel)
+            data = np.vstack([np.ones(perturbations.shape[1]), perturbations])
+            intercept, exp, _, _ = base.explain_instance_with_data(data, scores[:, None], distances, 0, 10)
+            return np.array([c for _, c in sorted(exp)]), float(intercept)
+        """, "lime"),
+}
+
+ROUTES["pointing_game"] = {
+    "the course's pointing_game": ("""
+        from lecturepkg.interpret import pointing_game as course
+        def pointing_game(maps, masks, tolerance=0):
+            return course(torch.from_numpy(maps), torch.from_numpy(masks), tolerance=tolerance).numpy() == 1
+        """, "lecturepkg.interpret"),
+    "the course's evaluate module as a default argument": ("""
+        import lecturepkg.interpret.evaluate as evaluate
+        def pointing_game(maps, masks, tolerance=0, _course=evaluate.pointing_game):
+            return _course(torch.from_numpy(maps), torch.from_numpy(masks), tolerance=tolerance).numpy() == 1
+        """, "lecturepkg.interpret"),
+}
+
+ROUTES["deletion_curve"] = {
+    "the course's deletion_curve and curve_auc": ("""
+        from lecturepkg.interpret import curve_auc
+        from lecturepkg.interpret import deletion_curve as course
+        def deletion_curve(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+            H, W = inputs.shape[2:]
+            curve = course(model, inputs, target, maps, steps=-(-H * W // pixels_per_step), baselines=baseline)
+            return curve.scores, curve_auc(curve)
+        """, "lecturepkg.interpret"),
+    "the course's evaluate module in a closure": ("""
+        import lecturepkg.interpret.evaluate as evaluate
+        def make(course):
+            def deletion_curve(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+                curve = course(model, inputs, target, maps, baselines=baseline)
+                return curve.scores, evaluate.curve_auc(curve)
+            return deletion_curve
+        deletion_curve = make(evaluate.deletion_curve)
+        """, "lecturepkg.interpret"),
+}
+
 # Switching the guard off is refused too (shown once, on correlate1d).
 ROUTES["correlate1d"].update({
     "torch._C._DisableTorchDispatch": ("""
@@ -1826,6 +1990,261 @@ HONEST: dict[str, dict[str, str]] = {
                 new_mean = (1 - momentum) * t(running_mean) + momentum * mean
                 new_var = (1 - momentum) * t(running_var) + momentum * unbiased
                 return y.numpy(), new_mean.numpy(), new_var.numpy()
+            """,
+    },
+    "saliency_map": {
+        "one image at a time, .backward()": """
+            def saliency_map(model, inputs, target):
+                if inputs.dim() != 4:
+                    raise ValueError("inputs must be a batch (N, C, H, W)")
+                n = inputs.shape[0]
+                targets = [int(target)] * n if isinstance(target, int) else [int(t) for t in target]
+                if len(targets) != n:
+                    raise ValueError("one class per image")
+                maps = []
+                for i in range(n):
+                    x = inputs[i:i + 1].detach().clone()
+                    x.requires_grad = True
+                    scores = model(x)
+                    if not 0 <= targets[i] < scores.shape[1]:
+                        raise ValueError("no such class")
+                    scores[0, targets[i]].backward()
+                    maps.append(x.grad[0].abs().max(dim=0).values)
+                return torch.stack(maps)
+            """,
+        "one backward pass with one-hot weights": """
+            def saliency_map(model, inputs, target):
+                if inputs.ndim != 4:
+                    raise ValueError("4-D inputs please")
+                x = inputs.detach().requires_grad_()
+                scores = model(x)
+                t = torch.as_tensor(target)
+                t = t.repeat(len(x)) if t.ndim == 0 else t
+                if t.shape != (len(x),) or (t < 0).any() or (t >= scores.shape[1]).any():
+                    raise ValueError("bad target")
+                onehot = F.one_hot(t.long(), scores.shape[1]).to(scores.dtype)
+                (g,) = torch.autograd.grad(scores, x, grad_outputs=onehot)
+                return torch.amax(torch.abs(g), dim=1)
+            """,
+    },
+    "class_activation_map": {
+        "loops": """
+            def class_activation_map(features, fc_weight, target, normalize=False):
+                if features.ndim != 4 or fc_weight.ndim != 2 or fc_weight.shape[1] != features.shape[1]:
+                    raise ValueError("shapes")
+                N, K, h, w = features.shape
+                targets = np.full(N, target) if np.isscalar(target) or np.ndim(target) == 0 else np.asarray(target)
+                if targets.shape != (N,) or targets.min() < 0 or targets.max() >= fc_weight.shape[0]:
+                    raise ValueError("target")
+                out = np.zeros((N, h, w))
+                for n in range(N):
+                    for k in range(K):
+                        out[n] += fc_weight[targets[n], k] * features[n, k]
+                    if normalize:
+                        lo, hi = out[n].min(), out[n].max()
+                        out[n] = (out[n] - lo) / (hi - lo) if hi > lo else 0.0
+                return out
+            """,
+        "a 1 x 1 convolution": """
+            def class_activation_map(features, fc_weight, target, normalize=False):
+                if features.ndim != 4 or fc_weight.shape[1:] != features.shape[1:2]:
+                    raise ValueError("shapes")
+                t = torch.as_tensor(target).long().reshape(-1).expand(len(features)) \\
+                    if np.ndim(target) == 0 else torch.as_tensor(target).long()
+                if t.shape != (len(features),) or not (0 <= int(t.min()) and int(t.max()) < len(fc_weight)):
+                    raise ValueError("target")
+                maps = F.conv2d(torch.from_numpy(features), torch.from_numpy(fc_weight)[:, :, None, None])
+                cam = maps[torch.arange(len(t)), t]
+                if normalize:
+                    lo = cam.flatten(1).min(1).values[:, None, None]
+                    span = cam.flatten(1).max(1).values[:, None, None] - lo
+                    cam = torch.where(span > 0, (cam - lo) / span.clamp_min(1e-300), torch.zeros_like(cam))
+                return cam.numpy()
+            """,
+    },
+    "grad_cam": {
+        "loops": """
+            def grad_cam(activations, gradients, relu=True):
+                if activations.ndim != 4 or activations.shape != gradients.shape:
+                    raise ValueError("shapes")
+                N, K, h, w = activations.shape
+                weights = np.zeros((N, K))
+                cam = np.zeros((N, h, w))
+                for n in range(N):
+                    for k in range(K):
+                        weights[n, k] = gradients[n, k].sum() / (h * w)
+                        cam[n] += weights[n, k] * activations[n, k]
+                return weights, np.where(cam > 0, cam, 0.0) if relu else cam
+            """,
+        "torch": """
+            def grad_cam(activations, gradients, relu=True):
+                if activations.ndim != 4 or gradients.shape != activations.shape:
+                    raise ValueError("shapes")
+                A, G = torch.from_numpy(activations), torch.from_numpy(gradients)
+                alpha = F.adaptive_avg_pool2d(G, 1)
+                cam = (alpha * A).sum(dim=1)
+                return alpha.flatten(1).numpy(), (F.relu(cam) if relu else cam).numpy()
+            """,
+    },
+    "occlusion_map": {
+        "one window at a time": """
+            def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
+                if inputs.ndim != 4:
+                    raise ValueError("batch")
+                kh, kw = (window, window) if isinstance(window, int) else window
+                sh, sw = (stride, stride) if isinstance(stride, int) else stride
+                N, C, H, W = inputs.shape
+                if kh < 1 or kw < 1 or kh > H or kw > W or sh < 1 or sw < 1 or sh > kh or sw > kw:
+                    raise ValueError("window or stride")
+                t = torch.as_tensor(target).long()
+                t = t.repeat(N) if t.ndim == 0 else t
+                with torch.no_grad():
+                    base = model(inputs)[torch.arange(N), t]
+                    sums = torch.zeros(N, H, W, dtype=inputs.dtype)
+                    hits = torch.zeros(H, W, dtype=inputs.dtype)
+                    i = 0
+                    while True:  # slide until the window has reached the bottom border
+                        j = 0
+                        while True:
+                            x = inputs.clone()
+                            x[..., i:i + kh, j:j + kw] = baseline
+                            sums[:, i:i + kh, j:j + kw] += (base - model(x)[torch.arange(N), t])[:, None, None]
+                            hits[i:i + kh, j:j + kw] += 1
+                            if j + kw >= W:
+                                break
+                            j += sw
+                        if i + kh >= H:
+                            break
+                        i += sh
+                return sums / hits
+            """,
+        "all occluded copies in one batch": """
+            def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
+                if inputs.dim() != 4:
+                    raise ValueError("batch")
+                N, C, H, W = inputs.shape
+                kh, kw = window if isinstance(window, tuple) else (window, window)
+                sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
+                if not (0 < kh <= H and 0 < kw <= W and 0 < sh <= kh and 0 < sw <= kw):
+                    raise ValueError("window or stride")
+                tops, lefts = range(0, H - kh + sh, sh), range(0, W - kw + sw, sw)  # the last may overhang
+                masks = torch.zeros(len(tops) * len(lefts), H, W, dtype=torch.bool)
+                for p, (a, b) in enumerate([(a, b) for a in tops for b in lefts]):
+                    masks[p, a:a + kh, b:b + kw] = True
+                P = len(masks)
+                x = inputs.unsqueeze(0).expand(P, N, C, H, W)
+                occluded = torch.where(masks[:, None, None], torch.tensor(baseline, dtype=inputs.dtype), x)
+                t = torch.as_tensor(target).long().expand(N)
+                with torch.no_grad():
+                    scores = model(occluded.reshape(P * N, C, H, W)).reshape(P, N, -1)[:, torch.arange(N), t]
+                    drops = model(inputs)[torch.arange(N), t] - scores  # (P, N)
+                m = masks.to(inputs.dtype)
+                total = torch.einsum("pn,phw->nhw", drops, m)
+                count = m.sum(0)
+                return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
+            """,
+    },
+    "lime_fit": {
+        "augmented least squares": """
+            def lime_fit(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+                Z = np.asarray(perturbations, float)
+                if Z.ndim != 2 or scores.shape != (len(Z),) or distances.shape != (len(Z),):
+                    raise ValueError("shapes")
+                if kernel_width <= 0 or alpha < 0:
+                    raise ValueError("parameters")
+                root = np.exp(-distances ** 2 / kernel_width ** 2) ** 0.25  # sqrt of lime's weight
+                M = Z.shape[1]
+                A = np.vstack([np.hstack([np.ones((len(Z), 1)), Z]) * root[:, None],
+                               np.hstack([np.zeros((M, 1)), np.sqrt(alpha) * np.eye(M)])])
+                b = np.concatenate([scores * root, np.zeros(M)])
+                theta = np.linalg.lstsq(A, b, rcond=None)[0]
+                return theta[1:], float(theta[0])
+            """,
+        "normal equations with an unpenalised intercept": """
+            def lime_fit(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
+                if perturbations.ndim != 2 or len(scores) != len(perturbations) or scores.ndim != 1 \\
+                        or distances.shape != scores.shape:
+                    raise ValueError("shapes")
+                if not (kernel_width > 0 and alpha >= 0):
+                    raise ValueError("parameters")
+                w = np.sqrt(np.exp(-(distances / kernel_width) ** 2))
+                X = np.column_stack([np.ones(len(scores)), perturbations])
+                penalty = alpha * np.eye(X.shape[1])
+                penalty[0, 0] = 0.0
+                theta = np.linalg.solve(X.T @ (w[:, None] * X) + penalty, X.T @ (w * scores))
+                return theta[1:], float(theta[0])
+            """,
+    },
+    "pointing_game": {
+        "loops over the object's pixels": """
+            def pointing_game(maps, masks, tolerance=0):
+                if maps.ndim != 3 or maps.shape != masks.shape or tolerance < 0:
+                    raise ValueError("bad input")
+                out = []
+                for m, mask in zip(maps, masks):
+                    if not mask.any():
+                        raise ValueError("empty mask")
+                    k = int(np.argmax(m))
+                    i, j = k // m.shape[1], k % m.shape[1]
+                    best = min((r - i) ** 2 + (c - j) ** 2 for r, c in zip(*np.nonzero(mask)))
+                    out.append(best ** 0.5 <= tolerance)
+                return np.array(out, dtype=bool)
+            """,
+        "a distance grid": """
+            def pointing_game(maps, masks, tolerance=0):
+                if maps.ndim != 3 or masks.shape != maps.shape:
+                    raise ValueError("shapes")
+                if tolerance < 0 or not masks.reshape(len(masks), -1).any(axis=1).all():
+                    raise ValueError("tolerance or empty mask")
+                N, H, W = maps.shape
+                rows, cols = np.indices((H, W))
+                flat = maps.reshape(N, -1).argmax(axis=1)
+                i, j = np.unravel_index(flat, (H, W))
+                d2 = (rows[None] - i[:, None, None]) ** 2 + (cols[None] - j[:, None, None]) ** 2
+                d2 = np.where(masks.astype(bool), d2, np.inf)
+                return d2.reshape(N, -1).min(axis=1) <= tolerance ** 2
+            """,
+    },
+    "deletion_curve": {
+        "one step at a time": """
+            import math
+            def deletion_curve(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+                if inputs.ndim != 4:
+                    raise ValueError("batch")
+                N, C, H, W = inputs.shape
+                if maps.shape != (N, H, W) or pixels_per_step < 1:
+                    raise ValueError("maps or step")
+                t = torch.as_tensor(target).long().expand(N)
+                order = np.argsort(-maps.reshape(N, -1).numpy(), axis=1, kind="stable")
+                n = math.ceil(H * W / pixels_per_step)
+                x = inputs.clone()
+                points = []
+                with torch.no_grad():
+                    for k in range(n + 1):
+                        for i in range(N):
+                            for pixel in order[i, max(k - 1, 0) * pixels_per_step:k * pixels_per_step]:
+                                x[i, :, pixel // W, pixel % W] = baseline
+                        points.append(torch.softmax(model(x), dim=1)[torch.arange(N), t])
+                curve = torch.stack(points, dim=1)
+                auc = (curve[:, 1:] + curve[:, :-1]).sum(dim=1) / (2 * n)
+                return curve, auc
+            """,
+        "all steps in one batch": """
+            def deletion_curve(model, inputs, target, maps, pixels_per_step=1, baseline=0.0):
+                if inputs.dim() != 4 or tuple(maps.shape) != (inputs.shape[0],) + tuple(inputs.shape[2:]):
+                    raise ValueError("shapes")
+                if pixels_per_step < 1:
+                    raise ValueError("pixels_per_step")
+                N, C, H, W = inputs.shape
+                n = -(-H * W // pixels_per_step)
+                rank = torch.argsort(torch.argsort(-maps.reshape(N, -1), dim=1, stable=True), dim=1)
+                removed = rank[None] < (torch.arange(n + 1) * pixels_per_step)[:, None, None]  # (n+1, N, HW)
+                x = torch.where(removed[:, :, None], torch.tensor(baseline, dtype=inputs.dtype),
+                                inputs.reshape(1, N, C, H * W))
+                with torch.no_grad():
+                    p = torch.softmax(model(x.reshape(-1, C, H, W)), dim=1).reshape(n + 1, N, -1)
+                curve = p[:, torch.arange(N), torch.as_tensor(target).long().expand(N)].T
+                return curve, torch.trapezoid(curve, dx=1.0 / n, dim=1)
             """,
     },
 }

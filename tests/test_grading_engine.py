@@ -287,3 +287,32 @@ def test_expect_raises_passes_the_graders_own_failures_through():
 
     with pytest.raises(GradingFailure, match="should raise ValueError, but raised TypeError: t"):
         expect_raises(ValueError, wrong_error, 1)
+
+
+def test_a_library_not_imported_yet_has_its_import_refused_and_a_missing_one_blocks_nothing():
+    """captum, pytorch-grad-cam and lime are not imported just to block them (seconds): while
+    the call runs, importing them is refused, and afterwards they import as usual. A library
+    that is not installed (captum on Colab) has nothing to block."""
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        from lecturepkg.grading import run_exercise
+        from lecturepkg.grading._guard import resolve
+
+        def saliency_map(model, inputs, target):
+            from captum.attr import Saliency
+            return Saliency(model).attribute(inputs, target=target).abs().amax(dim=1)
+
+        result = run_exercise("saliency_map", saliency_map)
+        assert result.points == 0, result.points
+        assert all("importing captum is not available while 'saliency_map' is graded" in t.message
+                   for t in result.tests), [t.message for t in result.tests]
+        assert not any(m == "captum" or m.startswith("captum.") for m in sys.modules)
+        assert not any(m == "lime" or m.startswith("lime.") for m in sys.modules)
+        import captum.attr  # the import works again after the call
+        assert resolve("no_such_library_for_lecturepkg:*") == []
+        print("ok")
+        """)
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert ran.stdout.strip().endswith("ok"), ran.stderr[-3000:]

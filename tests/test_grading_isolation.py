@@ -504,6 +504,39 @@ def test_messages_from_the_students_process_cannot_run_code_in_the_grader():
         _wire.loads(b"garbage")
 
 
+def test_models_reach_the_students_process_and_nothing_else_comes_back_as_one():
+    """Chapter 4's tests hand the student's function a small model: an nn.Sequential of the
+    whitelisted layers crosses to the student's side with its weights, dtype and mode; the
+    grader refuses a model coming back, and a layer outside the list is never sent."""
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(4, 5, 3, stride=2, bias=False), nn.Tanh(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(5, 3)).double().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p))
+        model[1].running_mean.copy_(torch.randn(4))
+    body = _wire.dumps(("call", 1, {}, (model, torch.zeros(1)), {}))
+    rebuilt = _wire.loads(body, modules=True)[3][0]
+    x = torch.randn(2, 3, 12, 12, dtype=torch.float64)
+    assert type(rebuilt) is nn.Sequential and not rebuilt.training and not rebuilt[1].training
+    assert rebuilt[0].weight.dtype == torch.float64 and torch.equal(rebuilt(x), model(x))
+    with pytest.raises(_wire.MessageError, match="not plain data"):
+        _wire.loads(body)  # the grader's side: no models
+
+    class Custom(nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(pickle.PicklingError, match="not a layer the grader sends"):
+        _wire.dumps(nn.Sequential(Custom()))
+    for args in [("Module", {}, [], {}, False), ("Linear", {"in_features": 2, "out_features": 1}, [nn.ReLU()], {}, False),
+                 ("Linear", {"in_features": 2, "out_features": 1}, [], {"weight": "x"}, False)]:
+        with pytest.raises(_wire.MessageError):
+            _wire.module(*args)
+
+
 # ------------------------------------------------------------------------------------------
 # check_chapter: the isolated grader on the current notebook, where it can be found
 # ------------------------------------------------------------------------------------------

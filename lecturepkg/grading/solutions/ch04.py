@@ -173,13 +173,16 @@ def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
     a patch of the image is covered, averaged over the patches that cover each pixel.
 
     A window of ``window`` pixels slides over the image with steps of ``stride``,
-    starting at the top left corner, at every position where it fits entirely inside
-    the image (``(H - kh) // sh + 1`` rows of positions). At each position the window's
-    pixels, on every channel, are set to ``baseline`` and the model scores the occluded
-    image; the drop is ``S_c(image) - S_c(occluded image)``, with ``S_c`` the model's
-    output for the target class (before any softmax). A pixel's value in the map is the
-    average of the drops of the windows that cover it, 0 where no window covers it. This
-    is what captum's ``Occlusion`` computes with a window spanning all channels.
+    starting at the top left corner, until it has reached the last row and column:
+    ``ceil((H - kh) / sh) + 1`` rows of positions, the last window cut off at the
+    border when the steps do not end exactly there (and likewise for the columns). At
+    each position the window's pixels, on every channel, are set to ``baseline`` and
+    the model scores the occluded image; the drop is ``S_c(image) - S_c(occluded
+    image)``, with ``S_c`` the model's output for the target class (before any
+    softmax). A pixel's value in the map is the average of the drops of the windows
+    that cover it. This is what captum's ``Occlusion`` computes with a window spanning
+    all channels; like captum, the stride may not exceed the window, which would leave
+    pixels that no window covers.
 
     Parameters
     ----------
@@ -205,8 +208,10 @@ def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
     ------
     ValueError
         If ``inputs`` is not 4-dimensional, the window is smaller than 1 x 1 or larger
-        than the image, or a stride is smaller than 1.
+        than the image, or a stride is smaller than 1 or larger than the window.
     """
+    import math
+
     import torch
 
     if inputs.ndim != 4:
@@ -216,22 +221,23 @@ def occlusion_map(model, inputs, target, window, stride=1, baseline=0.0):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     if not (1 <= kh <= H and 1 <= kw <= W):
         raise ValueError(f"window must fit in the {H} x {W} image, got {kh} x {kw}")
-    if sh < 1 or sw < 1:
-        raise ValueError(f"stride must be at least 1, got {(sh, sw)}")
+    if not (1 <= sh <= kh and 1 <= sw <= kw):
+        raise ValueError(f"stride must be between 1 and the window {(kh, kw)}, got {(sh, sw)}")
     classes = torch.as_tensor(target).long().expand(N)  # (N,)
     rows = torch.arange(N)
     total = torch.zeros(N, H, W, dtype=inputs.dtype)
     count = torch.zeros(H, W, dtype=inputs.dtype)
     with torch.no_grad():
         reference = model(inputs)[rows, classes]  # (N,)
-        for top in range(0, H - kh + 1, sh):
-            for left in range(0, W - kw + 1, sw):
+        for i in range(math.ceil((H - kh) / sh) + 1):
+            for j in range(math.ceil((W - kw) / sw) + 1):
+                top, left = i * sh, j * sw  # slicing cuts the last window off at the border
                 occluded = inputs.clone()
                 occluded[:, :, top:top + kh, left:left + kw] = baseline
                 drop = reference - model(occluded)[rows, classes]  # (N,)
                 total[:, top:top + kh, left:left + kw] += drop[:, None, None]
                 count[top:top + kh, left:left + kw] += 1
-    return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
+    return total / count  # every pixel is covered: the stride is at most the window
 
 
 def lime_fit(perturbations, scores, distances, kernel_width=0.25, alpha=1.0):
