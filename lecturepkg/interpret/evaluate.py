@@ -384,7 +384,7 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 class RandomizationResult(NamedTuple):
     """What :func:`randomization_check` found, one row per step of the cascade."""
 
-    #: the re-initialised modules, top first: after step ``i``, ``layers[:i + 1]`` are random
+    #: the re-initialised modules, top first; after step ``i``, ``layers[:i + 1]`` are random
     layers: tuple
     #: ``(N, H, W)`` the maps of the trained model
     original: torch.Tensor
