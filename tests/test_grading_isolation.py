@@ -33,7 +33,10 @@ from lecturepkg.grading.checking import check_chapter
 from lecturepkg.grading.exercises import get_exercise
 
 LINUX = sys.platform.startswith("linux")
-FAST = ("--call-timeout", "2", "--quiet")
+# a call limit that a correct call meets even on a busy shared machine, and that still makes
+# the hanging attacks' cost small
+CALL_LIMIT = 6
+FAST = ("--call-timeout", str(CALL_LIMIT), "--quiet")
 
 
 def src(text: str) -> str:
@@ -168,8 +171,8 @@ def test_functions_that_exit_hang_or_raise_lose_only_their_own_points(tmp_path):
     assert all(m.startswith("not graded: your code ended the process") for m in exited[1:])
     for name in ("conv2d_multichannel", "max_pool2d"):  # stopped at the first timeout
         messages = graded.messages(name)
-        assert f"{name} did not finish within 2 s" in messages[0]
-        assert all("the previous call timed out after 2 s" in m for m in messages[1:])
+        assert f"{name} did not finish within {CALL_LIMIT} s" in messages[0]
+        assert all(f"the previous call timed out after {CALL_LIMIT} s" in m for m in messages[1:])
     raised = " ".join(graded.messages("correlate1d_kernel_grad"))
     assert "raised KeyboardInterrupt" in raised and "raised SystemExit" in raised
 
