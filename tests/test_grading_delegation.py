@@ -1149,7 +1149,11 @@ ROUTES["class_activation_map"] = {
     "pytorch-grad-cam's GradCAM weights": ("""
         def class_activation_map(features, fc_weight, target, normalize=False):
             from pytorch_grad_cam import GradCAM
-            return GradCAM.get_cam_image
+            n, k, h, w = features.shape
+            rows = fc_weight[np.broadcast_to(target, (n,))]  # (N, K): the class's weights
+            grads = np.broadcast_to(rows[:, :, None, None] / (h * w), features.shape)
+            weights = GradCAM.get_cam_weights(None, None, None, None, features, grads)
+            return np.einsum("nk,nkhw->nhw", weights * h * w, features)  # = CAM
         """, "pytorch_grad_cam"),
     "the course's cam on a GAP network": ("""
         from lecturepkg.interpret import cam
