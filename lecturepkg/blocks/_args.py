@@ -6,34 +6,13 @@ function that ``lecturepkg.models`` uses, so blocks and models fail alike.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import torch
 
-from lecturepkg._checks import check_input, check_int
+from lecturepkg._checks import check_bool, check_input, check_int, check_real
 
 __all__ = ["check_int", "check_real", "check_bool", "check_features", "check_input"]
-
-
-def check_real(name: str, value: Any, *, positive: bool = False) -> float:
-    """Return ``value`` as a finite ``float`` or raise a clear error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a ``bool``; ``0``/``1`` or strings are refused."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return value
 
 
 def check_features(x: Any, features: int, name: str = "x") -> torch.Tensor:

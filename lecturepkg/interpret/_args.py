@@ -19,7 +19,6 @@ torch raises something cryptic from deep inside the model:
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lecturepkg._checks import check_int
+from lecturepkg._checks import check_bool, check_int, check_real
 
 __all__ = [
     "check_int",
@@ -44,29 +43,6 @@ __all__ = [
 ]
 
 _STOCHASTIC = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd)
-
-
-def check_real(
-    name: str, value: Any, *, positive: bool = False, nonnegative: bool = False
-) -> float:
-    """Return ``value`` as a finite ``float`` or raise a clear error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a ``bool``; ``0``/``1`` or strings are refused."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return value
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
