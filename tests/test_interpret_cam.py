@@ -34,6 +34,7 @@ pytorch_grad_cam = pytest.importorskip("pytorch_grad_cam")
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 
 from lecturepkg.interpret.class_activation import cam, grad_cam  # noqa: E402
+from helpers import train_on_digits
 
 DTYPE = torch.float64
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -80,25 +81,11 @@ def random_net(seed: int, **kwargs) -> SmallGapNet:
 @pytest.fixture(scope="module")
 def trained():
     """A SmallGapNet trained for 60 steps on digits (8 x 8, grey), and test images."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = torch.tensor(digits.images / 16.0, dtype=DTYPE)[:, None]  # (1797, 1, 8, 8)
-    y = torch.tensor(digits.target)
     torch.manual_seed(0)
     net = SmallGapNet(in_channels=1, width=8, maps=12, classes=10).to(DTYPE)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.03)
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(60):
-        batch = torch.randint(0, 1500, (64,), generator=generator)
-        optimizer.zero_grad()
-        F.cross_entropy(net(x[batch]), y[batch]).backward()
-        optimizer.step()
-    net.eval()
-    with torch.no_grad():
-        accuracy = (net(x[1500:]).argmax(1) == y[1500:]).double().mean().item()
+    net, accuracy, x, y = train_on_digits(net, steps=60, lr=0.03, dtype=DTYPE)
     assert accuracy > 0.6, accuracy  # it learned something: chance is 0.1
-    return net, x[1500:1504], y[1500:1504]
+    return net, x[:4], y[:4]
 
 
 def minmax(maps: torch.Tensor, eps: float = 0.0) -> torch.Tensor:

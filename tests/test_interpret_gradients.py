@@ -33,7 +33,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 captum_attr = pytest.importorskip("captum.attr")
@@ -46,6 +45,7 @@ from lecturepkg.interpret import (  # noqa: E402
     smoothgrad,
 )
 from lecturepkg.interpret.gradients import METHODS, integration_points  # noqa: E402
+from helpers import train_on_digits
 
 DTYPE = torch.float64
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -98,25 +98,11 @@ def random_net(seed: int = 0, smooth: bool = False) -> nn.Sequential:
 @pytest.fixture(scope="module")
 def trained():
     """A convnet trained for 150 steps on digits (8 x 8, grey); 4 test images, labels."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = torch.tensor(digits.images / 16.0, dtype=DTYPE)[:, None]  # (1797, 1, 8, 8)
-    y = torch.tensor(digits.target)
     torch.manual_seed(0)
     net = convnet(in_channels=1, classes=10).to(DTYPE)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.02)
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(150):
-        batch = torch.randint(0, 1500, (64,), generator=generator)
-        optimizer.zero_grad()
-        F.cross_entropy(net(x[batch]), y[batch]).backward()
-        optimizer.step()
-    net.eval()
-    with torch.no_grad():
-        accuracy = (net(x[1500:]).argmax(1) == y[1500:]).double().mean().item()
+    net, accuracy, x, y = train_on_digits(net, steps=150, lr=0.02, dtype=DTYPE)
     assert accuracy > 0.5, accuracy  # it learned something: chance is 0.1
-    return net, x[1500:1504], y[1500:1504]
+    return net, x[:4], y[:4]
 
 
 def case(kind: str, trained_net) -> tuple:

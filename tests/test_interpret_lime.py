@@ -24,13 +24,13 @@ import pytest
 import skimage.data
 import skimage.transform
 import torch
-import torch.nn.functional as F
 from sklearn.metrics import pairwise_distances
 from torch import nn
 
 lime_image_module = pytest.importorskip("lime.lime_image")
 from lime.wrappers.scikit_image import SegmentationAlgorithm  # noqa: E402
 
+from helpers import train_on_digits  # noqa: E402
 from lecturepkg.interpret.lime_explainer import (  # noqa: E402
     LimeResult,
     lime_image,
@@ -66,28 +66,14 @@ def random_model(seed: int = 0, in_channels: int = 3, classes: int = 4) -> nn.Mo
 @pytest.fixture(scope="module")
 def digits_model():
     """A small CNN trained for 60 steps on scikit-learn's digits (1 x 8 x 8), and images."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = torch.tensor(digits.images / 16.0, dtype=DTYPE)[:, None]  # (1797, 1, 8, 8)
-    y = torch.tensor(digits.target)
     torch.manual_seed(0)
     net = nn.Sequential(
         nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 12, 3, padding=1), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(12, 10),
     ).to(DTYPE)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.03)
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(60):
-        batch = torch.randint(0, 1500, (64,), generator=generator)
-        optimizer.zero_grad()
-        F.cross_entropy(net(x[batch]), y[batch]).backward()
-        optimizer.step()
-    net.eval()
-    with torch.no_grad():
-        accuracy = (net(x[1500:]).argmax(1) == y[1500:]).double().mean().item()
+    net, accuracy, x, y = train_on_digits(net, steps=60, lr=0.03, dtype=DTYPE)
     assert accuracy > 0.3, accuracy  # it learned something: chance is 0.1
-    return net, x[1500:1503], y[1500:1503]
+    return net, x[:3], y[:3]
 
 
 def run_lime(model, pixels, target, segmentation_fn, seed, channels=None, **kwargs):

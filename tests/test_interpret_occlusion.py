@@ -26,11 +26,11 @@ import itertools
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 captum_attr = pytest.importorskip("captum.attr")
 
+from helpers import train_on_digits  # noqa: E402
 from lecturepkg.interpret import (  # noqa: E402
     occlusion,
     occlusion_forward_passes,
@@ -72,25 +72,11 @@ def random_net(seed: int = 0) -> nn.Sequential:
 @pytest.fixture(scope="module")
 def trained():
     """A convnet trained for 150 steps on digits (8 x 8, grey); 3 test images, labels."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = torch.tensor(digits.images / 16.0, dtype=DTYPE)[:, None]  # (1797, 1, 8, 8)
-    y = torch.tensor(digits.target)
     torch.manual_seed(0)
     net = convnet(in_channels=1, classes=10).to(DTYPE)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.02)
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(150):
-        batch = torch.randint(0, 1500, (64,), generator=generator)
-        optimizer.zero_grad()
-        F.cross_entropy(net(x[batch]), y[batch]).backward()
-        optimizer.step()
-    net.eval()
-    with torch.no_grad():
-        accuracy = (net(x[1500:]).argmax(1) == y[1500:]).double().mean().item()
+    net, accuracy, x, y = train_on_digits(net, steps=150, lr=0.02, dtype=DTYPE)
     assert accuracy > 0.5, accuracy  # it learned something: chance is 0.1
-    return net, x[1500:1503], y[1500:1503]
+    return net, x[:3], y[:3]
 
 
 def close_to_captum(got: torch.Tensor, expected: torch.Tensor) -> None:
