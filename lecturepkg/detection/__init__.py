@@ -1,0 +1,13 @@
+"""Mask R-CNN from scratch: box operations, RoI pooling, and the model built on them.
+
+Each operation has the name, signature and results of its torchvision counterpart
+(``torchvision.ops``, ``torchvision.models.detection``) and is tested against it on random
+inputs, forward and backward. The argument checks the modules share live in the private
+module ``_args``.
+
+The modules are named after their concept and never after a name they export
+(``suppression`` holds ``nms``, ``multiscale`` holds ``MultiScaleRoIAlign``), so that
+``lecturepkg.detection.nms`` is always the function.
+"""
+
+__all__: list[str] = []
