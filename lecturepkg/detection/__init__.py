@@ -10,4 +10,14 @@ The modules are named after their concept and never after a name they export
 ``lecturepkg.detection.nms`` is always the function.
 """
 
-__all__: list[str] = []
+from lecturepkg.detection.backbone import (
+    BackboneWithFPN, FrozenBatchNorm2d, IntermediateLayers, resnet_fpn_backbone,
+    resnet_fpn_extractor,
+)
+from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool
+
+__all__: list[str] = [
+    "ExtraFPNBlock", "LastLevelMaxPool", "FeaturePyramidNetwork",
+    "FrozenBatchNorm2d", "IntermediateLayers", "BackboneWithFPN", "resnet_fpn_extractor",
+    "resnet_fpn_backbone",
+]
