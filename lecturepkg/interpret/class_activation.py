@@ -7,7 +7,7 @@ is the score (minus the bias)::
 
     CAM_j = sum_k w_jk * f_k                  (h, w): where the evidence for class j is
 
-Zhou et al. (2016, Sec. 2) compute it in the lecture notes' five steps: run the image
+Zhou et al. (2016, Sec. 2) compute it; the lecture notes number the steps: run the image
 forward and keep the feature maps ``f_k`` of the last convolution, take the weights
 ``w_j1, ..., w_jK`` of the linear layer after the GAP for class ``j``, sum the maps
 weighted by them, normalise the result into ``[0, 1]`` and upsample it (bilinearly) to the
