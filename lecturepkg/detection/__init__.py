@@ -16,11 +16,21 @@ from lecturepkg.detection.backbone import (
     resnet_fpn_extractor,
 )
 from lecturepkg.detection.box_coder import BoxCoder
+from lecturepkg.detection.boxes import (
+    box_area, box_convert, box_iou, clip_boxes_to_image, remove_small_boxes,
+)
 from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool
 from lecturepkg.detection.matcher import Matcher
+from lecturepkg.detection.multiscale import MultiScaleRoIAlign, fpn_levels, infer_scale
+from lecturepkg.detection.roi_ops import bilinear_sample, roi_align, roi_pool
 from lecturepkg.detection.sampler import BalancedPositiveNegativeSampler
+from lecturepkg.detection.suppression import batched_nms, nms
 
 __all__: list[str] = [
+    # box operations and RoI pooling (torchvision.ops)
+    "box_area", "box_convert", "box_iou", "clip_boxes_to_image", "remove_small_boxes",
+    "nms", "batched_nms", "roi_pool", "roi_align", "bilinear_sample",
+    "MultiScaleRoIAlign", "fpn_levels", "infer_scale",
     "ExtraFPNBlock", "LastLevelMaxPool", "FeaturePyramidNetwork",
     "FrozenBatchNorm2d", "IntermediateLayers", "BackboneWithFPN", "resnet_fpn_extractor",
     "resnet_fpn_backbone",

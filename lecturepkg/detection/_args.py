@@ -106,6 +106,8 @@ def check_rois(name: str, boxes: Any, batch_size: int) -> torch.Tensor:
                 f"(K_i, 4) tensors, got shape {tuple(rois.shape)}"
             )
     if len(rois):
+        if not torch.isfinite(rois).all():
+            raise ValueError(f"{name} must hold finite coordinates, got NaN or infinity")
         index = rois[:, 0]
         if (index != index.round()).any() or index.min() < 0 or index.max() >= batch_size:
             raise ValueError(
