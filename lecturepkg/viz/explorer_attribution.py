@@ -40,9 +40,10 @@ def attribution_methods(layer: str = "features") -> dict[str, Callable]:
     """The chapter's seven methods as ``explain(model, inputs, target) -> (N, H, W)`` maps.
 
     Saliency and SmoothGrad reduced by the maximum absolute value over the channels,
-    integrated gradients (32 steps) by the signed sum, occlusion with an 8 x 8 patch every
-    4 pixels, CAM and Grad-CAM of the submodule named ``layer``, LIME with 300 samples on
-    about 25 SLIC superpixels (seed 0).
+    integrated gradients (32 steps) by the signed sum, occlusion with a grey (0.5) 8 x 8
+    patch every 4 pixels, CAM and Grad-CAM of the submodule named ``layer``, LIME with 300
+    samples on about 25 SLIC superpixels hidden in grey (seed 0): the settings of the
+    chapter's evaluation page.
     """
     if not isinstance(layer, str):
         raise TypeError(f"layer must be the name of a submodule, got {layer!r}")
@@ -53,7 +54,7 @@ def attribution_methods(layer: str = "features") -> dict[str, Callable]:
             segments = superpixels(image.detach().cpu(), "slic", n_segments=25,
                                    compactness=10)
             result = lime_image(m, image, t, segments=segments, n_samples=300, seed=0,
-                                progress_bar=False)
+                                hide_color=0.5, progress_bar=False)
             maps.append(result.map.to(inputs.device, inputs.dtype))
         return torch.stack(maps)
 
@@ -63,7 +64,7 @@ def attribution_methods(layer: str = "features") -> dict[str, Callable]:
         "integrated gradients": lambda m, i, t: heatmap(
             integrated_gradients(m, i, t, n_steps=32), reduce="sum"),
         "occlusion": lambda m, i, t: occlusion(m, i, t, (i.shape[1], 8, 8),
-                                               (i.shape[1], 4, 4),
+                                               (i.shape[1], 4, 4), baselines=0.5,
                                                perturbations_per_eval=64)[:, 0],
         "CAM": lambda m, i, t: cam(m, i, t, m.get_submodule(layer)),
         "Grad-CAM": lambda m, i, t: grad_cam(m, i, t, m.get_submodule(layer)),
