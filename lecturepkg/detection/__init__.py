@@ -23,6 +23,7 @@ from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastL
 from lecturepkg.detection.matcher import Matcher
 from lecturepkg.detection.multiscale import MultiScaleRoIAlign, fpn_levels, infer_scale
 from lecturepkg.detection.roi_ops import bilinear_sample, roi_align, roi_pool
+from lecturepkg.detection.rpn import RegionProposalNetwork, RPNHead, concat_box_prediction_layers
 from lecturepkg.detection.sampler import BalancedPositiveNegativeSampler
 from lecturepkg.detection.suppression import batched_nms, nms
 
@@ -36,4 +37,6 @@ __all__: list[str] = [
     "resnet_fpn_backbone",
     # anchors, box coding, matching, sampling (torchvision.models.detection's _utils)
     "AnchorGenerator", "anchor_count", "BoxCoder", "Matcher", "BalancedPositiveNegativeSampler",
+    # region proposal network (torchvision.models.detection.rpn)
+    "RPNHead", "concat_box_prediction_layers", "RegionProposalNetwork",
 ]
