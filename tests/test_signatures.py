@@ -139,7 +139,8 @@ def test_documented_signatures_are_torchs(name):
 
 @pytest.mark.parametrize("package", ["lecturepkg", "lecturepkg.blocks", "lecturepkg.conv",
                                      "lecturepkg.models", "lecturepkg.interpret",
-                                     "lecturepkg.viz", "lecturepkg.data", "lecturepkg.grading"])
+                                     "lecturepkg.viz", "lecturepkg.data", "lecturepkg.grading",
+                                     "lecturepkg.detection"])
 def test_no_exported_name_shadows_a_submodule(package):
     """``lecturepkg.conv.im2col`` is the function; no module of the package has its name."""
     import importlib
