@@ -95,9 +95,11 @@ class AnchorGenerator(nn.Module):
 
     Attributes
     ----------
-    sizes, aspect_ratios : tuple of tuples
-        The arguments, one entry per feature map.
-    cell_anchors : list of Tensor
+    sizes : tuple of tuple
+        The sizes, one tuple per feature map.
+    aspect_ratios : tuple of tuple
+        The aspect ratios, one tuple per feature map.
+    cell_anchors : list of torch.Tensor
         One ``(k_l, 4)`` tensor per feature map: its anchors centred on ``(0, 0)``, as
         ``(x1, y1, x2, y2)`` rounded to whole pixels, ratio-major (all sizes of the first
         ratio, then of the next). A plain list, not buffers: anchors are no weights and do
@@ -164,7 +166,7 @@ class AnchorGenerator(nn.Module):
         return half_boxes.round()
 
     def set_cell_anchors(self, dtype: torch.dtype, device: torch.device) -> None:
-        """Move :attr:`cell_anchors` to ``dtype`` and ``device`` (those of the feature maps)."""
+        """Move ``cell_anchors`` to ``dtype`` and ``device`` (those of the feature maps)."""
         self.cell_anchors = [a.to(dtype=dtype, device=device) for a in self.cell_anchors]
 
     def num_anchors_per_location(self) -> list[int]:
