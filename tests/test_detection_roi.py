@@ -359,3 +359,25 @@ def test_multiscale_bad_input_raises_a_clear_error(make, call, error, words):
         module = make()
         call(module)
     assert words in str(info.value)
+
+
+F = torch.zeros(2, 1, 3, 3)
+IMAGE = torch.tensor([0, 1])
+COORDS = torch.zeros(2, 4)
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((F[0], IMAGE, COORDS, COORDS), ValueError, "features must have shape (N, C, H, W)"),
+        ((F, IMAGE.float(), COORDS, COORDS), TypeError, "image must be a (K,) integer tensor"),
+        ((F, torch.tensor([0, 2]), COORDS, COORDS), ValueError, "indices in [0, 2)"),
+        ((F, IMAGE, COORDS[:1], COORDS), ValueError, "y must have shape (2, S)"),
+        ((F, IMAGE, COORDS, COORDS.long()), TypeError, "x must have a floating dtype"),
+        ((F, IMAGE, COORDS, [[0.0], [1.0]]), TypeError, "x must be a torch.Tensor"),
+    ],
+)
+def test_bilinear_sample_bad_input_raises_a_clear_error(args, error, words):
+    with pytest.raises(error) as info:
+        bilinear_sample(*args)
+    assert words in str(info.value)

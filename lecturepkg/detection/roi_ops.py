@@ -6,8 +6,8 @@ backbone's features. Both operations divide the region into ``output_size`` bins
 
 - **RoIPool** (Fast R-CNN, Girshick 2015) rounds the region to whole feature-map cells and
   takes the maximum of each bin, whose borders are rounded again (``floor`` at the start,
-  ``ceil`` at the end). The two roundings move the region by up to a cell: a stride of 16
-  pixels makes that up to 16 pixels in the image, too coarse for pixel-accurate masks.
+  ``ceil`` at the end). Each rounding moves a border by up to a cell, which at a stride of
+  16 is up to 16 pixels of the image: the misalignment that RoIAlign removes.
 - **RoIAlign** (Mask R-CNN, He et al. 2017, section 3) rounds nothing: it samples the
   features at regularly spaced points of each bin by bilinear interpolation and averages
   them. With ``sampling_ratio <= 0`` a bin gets ``ceil(roi_height / output_height)`` by
@@ -34,6 +34,7 @@ from lecturepkg.detection._args import (
     check_int,
     check_real,
     check_rois,
+    check_tensor,
     check_tuple,
 )
 
@@ -187,6 +188,23 @@ def _linear_taps(coord: torch.Tensor, size: int):
     return low, high, 1 - weight_high, weight_high, inside
 
 
+def _check_sample_args(features, image, y, x) -> None:
+    check_feature_map("features", features)  # (N, C, H, W)
+    if features.shape[2] == 0 or features.shape[3] == 0:
+        raise ValueError(f"features must have H, W >= 1, got shape {tuple(features.shape)}")
+    image = check_tensor("image", image, shape="(K,)")
+    if image.ndim != 1 or image.is_floating_point() or image.dtype == torch.bool:
+        raise TypeError(f"image must be a (K,) integer tensor, got {image.dtype} "
+                        f"of shape {tuple(image.shape)}")
+    if len(image) and (image.min() < 0 or image.max() >= features.shape[0]):
+        raise ValueError(f"image must hold indices in [0, {features.shape[0]})")
+    for name, coord in (("y", y), ("x", x)):
+        check_tensor(name, coord, shape=f"({len(image)}, S)", floating=True)
+        if coord.ndim != 2 or coord.shape[0] != len(image):
+            raise ValueError(f"{name} must have shape ({len(image)}, S), one row per entry "
+                             f"of image, got {tuple(coord.shape)}")
+
+
 def bilinear_sample(
     features: torch.Tensor, image: torch.Tensor, y: torch.Tensor, x: torch.Tensor
 ) -> torch.Tensor:
@@ -217,10 +235,11 @@ def bilinear_sample(
     >>> bilinear_sample(f, torch.tensor([0]), torch.tensor([[0.5]]), torch.tensor([[0.25]]))
     tensor([[[[12.5000]]]])
     """
+    _check_sample_args(features, image, y, x)
     hwc = features.permute(0, 2, 3, 1)  # (N, H, W, C): one gather picks all channels
     y0, y1, wy0, wy1, y_in = _linear_taps(y, features.shape[2])  # each (K, P)
     x0, x1, wx0, wx1, x_in = _linear_taps(x, features.shape[3])  # each (K, Q)
-    n = image.long()[:, None, None]  # (K, 1, 1)
+    n = image[:, None, None]  # (K, 1, 1)
     out = 0
     for rows, wy in ((y0, wy0), (y1, wy1)):
         for cols, wx in ((x0, wx0), (x1, wx1)):
@@ -305,7 +324,8 @@ def roi_align(
     for (grid_h, grid_w), members in _groups(grids):
         ys = sample_coords(y1[members], bin_h[members], out_h, grid_h)  # (k, out_h*grid_h)
         xs = sample_coords(x1[members], bin_w[members], out_w, grid_w)  # (k, out_w*grid_w)
-        samples = bilinear_sample(input, rois[members, 0], ys, xs)  # (k, oh*gh, ow*gw, C)
+        image = rois[members, 0].long()  # (k,)
+        samples = bilinear_sample(input, image, ys, xs)  # (k, out_h*grid_h, out_w*grid_w, C)
         samples = samples.reshape(len(members), out_h, grid_h, out_w, grid_w, channels)
         mean = samples.sum(dim=(2, 4)) / max(grid_h * grid_w, 1)  # (k, out_h, out_w, C)
         out = out.index_copy(0, members, mean.permute(0, 3, 1, 2))
