@@ -130,7 +130,8 @@ def roi_pool(
         input, boxes, output_size, spatial_scale
     )
     n_rois, channels, height, width = len(rois), input.shape[1], input.shape[2], input.shape[3]
-    x1, y1, x2, y2 = (_round_half_away(rois[:, i] * scale).long() for i in range(1, 5))  # (K,)
+    # (K,) each; scaled in float64 like torchvision's kernel, as one ulp can flip a rounding
+    x1, y1, x2, y2 = (_round_half_away(rois[:, i].double() * scale).long() for i in range(1, 5))
     roi_h = (y2 - y1 + 1).clamp(min=1).to(input.dtype)  # (K,) whole cells, at least one
     roi_w = (x2 - x1 + 1).clamp(min=1).to(input.dtype)
 
@@ -173,19 +174,19 @@ def _linear_taps(coord: torch.Tensor, size: int):
     """The two neighbours and weights of linear interpolation at ``coord`` along one axis.
 
     torchvision's border rules: a sample more than one cell outside ``[0, size - 1]``
-    (``coord < -1`` or ``coord > size``) is zero (``inside`` is False); otherwise
+    (``coord < -1`` or ``coord > size``) contributes nothing (both weights 0); otherwise
     ``coord`` is clamped to ``[0, size - 1]`` first.
 
-    Returns ``(low, high, weight_low, weight_high, inside)``, each of ``coord``'s shape.
+    Returns ``(low, high, weight_low, weight_high)``, each of ``coord``'s shape.
     """
-    inside = (coord >= -1.0) & (coord <= size)
+    inside = ((coord >= -1.0) & (coord <= size)).to(coord.dtype)
     coord = coord.clamp(min=0)
     low = coord.floor().long()
     at_end = low >= size - 1
     low = low.clamp(max=size - 1)
     high = torch.where(at_end, low, low + 1)
     weight_high = torch.where(at_end, torch.zeros_like(coord), coord - low)
-    return low, high, 1 - weight_high, weight_high, inside
+    return low, high, (1 - weight_high) * inside, weight_high * inside
 
 
 def _check_sample_args(features, image, y, x) -> None:
@@ -212,8 +213,10 @@ def bilinear_sample(
 
     The value at ``(y, x)`` is the average of the four surrounding cells weighted by
     closeness: ``(1-ly)(1-lx) f[y0, x0] + (1-ly) lx f[y0, x1] + ly (1-lx) f[y1, x0]
-    + ly lx f[y1, x1]``, where ``ly = y - y0`` and ``lx = x - x0``; border rules as in
-    RoIAlign (see :func:`roi_align`).
+    + ly lx f[y1, x1]``, where ``y0 = floor(y)``, ``y1 = y0 + 1``, ``ly = y - y0`` (and
+    likewise along x). At the borders, RoIAlign's rules (torchvision's kernel): a
+    coordinate in ``[-1, 0)`` counts as 0, one in ``[H - 1, H]`` as the last row, and a
+    sample with ``y < -1``, ``y > H``, ``x < -1`` or ``x > W`` is 0.
 
     Parameters
     ----------
@@ -237,16 +240,15 @@ def bilinear_sample(
     """
     _check_sample_args(features, image, y, x)
     hwc = features.permute(0, 2, 3, 1)  # (N, H, W, C): one gather picks all channels
-    y0, y1, wy0, wy1, y_in = _linear_taps(y, features.shape[2])  # each (K, P)
-    x0, x1, wx0, wx1, x_in = _linear_taps(x, features.shape[3])  # each (K, Q)
+    y0, y1, wy0, wy1 = _linear_taps(y, features.shape[2])  # each (K, P)
+    x0, x1, wx0, wx1 = _linear_taps(x, features.shape[3])  # each (K, Q)
     n = image[:, None, None]  # (K, 1, 1)
     out = 0
     for rows, wy in ((y0, wy0), (y1, wy1)):
         for cols, wx in ((x0, wx0), (x1, wx1)):
             weight = wy[:, :, None] * wx[:, None, :]  # (K, P, Q)
             out = out + weight[..., None] * hwc[n, rows[:, :, None], cols[:, None, :]]
-    inside = y_in[:, :, None] & x_in[:, None, :]  # (K, P, Q)
-    return out * inside[..., None]  # (K, P, Q, C)
+    return out  # (K, P, Q, C)
 
 
 def roi_align(
@@ -302,7 +304,8 @@ def roi_align(
     n_rois, channels = len(rois), input.shape[1]
 
     offset = 0.5 if aligned else 0.0
-    x1, y1, x2, y2 = (rois[:, i] * scale - offset for i in range(1, 5))  # (K,) in cells
+    # (K,) each, in cells; scaled in float64 then rounded to input's dtype, like the kernel
+    x1, y1, x2, y2 = ((rois[:, i].double() * scale - offset).to(input.dtype) for i in range(1, 5))
     roi_w, roi_h = x2 - x1, y2 - y1  # (K,)
     if not aligned:
         roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)
