@@ -19,12 +19,20 @@ from lecturepkg.detection.box_coder import BoxCoder
 from lecturepkg.detection.boxes import (
     box_area, box_convert, box_iou, clip_boxes_to_image, remove_small_boxes,
 )
+from lecturepkg.detection.coco_eval import (
+    CocoEvaluation, box_iou_xywh, coco_evaluate, interpolated_precision, mask_iou,
+    match_detections, rle_decode, rle_encode,
+)
 from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool
 from lecturepkg.detection.matcher import Matcher
 from lecturepkg.detection.multiscale import MultiScaleRoIAlign, fpn_levels, infer_scale
 from lecturepkg.detection.roi_ops import bilinear_sample, roi_align, roi_pool
 from lecturepkg.detection.rpn import RegionProposalNetwork, RPNHead, concat_box_prediction_layers
 from lecturepkg.detection.sampler import BalancedPositiveNegativeSampler
+from lecturepkg.detection.shapes import (
+    SHAPE_CLASSES, Shape, ShapesDataset, collate_detections, draw_shapes, random_shapes, to_coco,
+    to_coco_results,
+)
 from lecturepkg.detection.suppression import batched_nms, nms
 
 __all__: list[str] = [
@@ -39,4 +47,9 @@ __all__: list[str] = [
     "AnchorGenerator", "anchor_count", "BoxCoder", "Matcher", "BalancedPositiveNegativeSampler",
     # region proposal network (torchvision.models.detection.rpn)
     "RPNHead", "concat_box_prediction_layers", "RegionProposalNetwork",
+    # data: synthetic shapes and COCO's format (shapes); COCO-style AP (coco_eval)
+    "SHAPE_CLASSES", "Shape", "ShapesDataset", "random_shapes", "draw_shapes",
+    "collate_detections", "to_coco", "to_coco_results",
+    "rle_encode", "rle_decode", "box_iou_xywh", "mask_iou", "match_detections",
+    "interpolated_precision", "coco_evaluate", "CocoEvaluation",
 ]
