@@ -459,7 +459,10 @@ def coco_evaluate(coco_gt: dict, results: Sequence[dict], iou_type: str = "bbox"
     Equal to ``COCOeval(COCO(gt), coco_gt.loadRes(results), iou_type)`` followed by
     ``evaluate()``, ``accumulate()`` and ``summarize()`` (COCO, Lin et al. 2014; the metric
     of Mask R-CNN, He et al. 2017). Images and categories are those of ``coco_gt``;
-    categories without any ground-truth object are left out of the means.
+    categories without any ground-truth object are left out of the means. Two differences
+    with pycocotools, both on input it cannot evaluate: a result whose ``category_id`` is
+    not among the ground truth's categories raises ``ValueError`` (pycocotools drops it
+    silently), and an empty list of results gives AP 0 (pycocotools raises).
 
     Parameters
     ----------
