@@ -119,7 +119,7 @@ class IntermediateLayers(nn.ModuleDict):
         super().__init__(layers)
         self.return_layers = {str(k): str(v) for k, v in return_layers.items()}
 
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor) -> "dict[str, torch.Tensor]":
         out = OrderedDict()
         for name, module in self.items():
             x = module(x)
@@ -167,7 +167,7 @@ class BackboneWithFPN(nn.Module):
                                          extra_blocks=extra_blocks, norm_layer=norm_layer)
         self.out_channels = self.fpn.out_channels
 
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor) -> "dict[str, torch.Tensor]":
         check_input(x, ("N", 3, "H", "W"))
         return self.fpn(self.body(x))  # C_i, then P_i (and P6)
 

@@ -136,7 +136,7 @@ class FeaturePyramidNetwork(nn.Module):
                     nn.init.constant_(m.bias, 0)
         self.extra_blocks = extra_blocks
 
-    def forward(self, x: "OrderedDict[str, torch.Tensor]") -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: "dict[str, torch.Tensor]") -> "dict[str, torch.Tensor]":
         if not isinstance(x, dict):
             raise TypeError(
                 "x must be an ordered dict of (N, C_i, H_i, W_i) feature maps, finest first, "

@@ -14,8 +14,8 @@ non-maximum suppression at ``nms_thresh`` on each level separately, and keeps th
 ``post_nms_top_n`` best proposals of all levels.
 
 In training it also computes its two losses (Ren et al. 2015, eq. 1). Every anchor is
-matched to the ground-truth box it overlaps most (:class:`~lecturepkg.detection.matcher.
-Matcher`): IoU ``>= fg_iou_thresh`` (0.7) makes it positive, ``< bg_iou_thresh`` (0.3)
+matched to the ground-truth box it overlaps most
+(:class:`~lecturepkg.detection.matcher.Matcher`): IoU ``>= fg_iou_thresh`` (0.7) makes it positive, ``< bg_iou_thresh`` (0.3)
 negative, in between ignored, and the anchor that overlaps a box most is positive whatever
 its IoU. A random sample of ``batch_size_per_image`` (256) anchors per image, at most
 ``positive_fraction`` (half) positive
