@@ -27,6 +27,10 @@ from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastL
 from lecturepkg.detection.matcher import Matcher
 from lecturepkg.detection.multiscale import MultiScaleRoIAlign, fpn_levels, infer_scale
 from lecturepkg.detection.roi_ops import bilinear_sample, roi_align, roi_pool
+from lecturepkg.detection.roi_heads import (
+    FastRCNNPredictor, MaskRCNNHeads, MaskRCNNPredictor, RoIHeads, TwoMLPHead, fastrcnn_loss,
+    maskrcnn_loss, project_masks_on_boxes,
+)
 from lecturepkg.detection.rpn import RegionProposalNetwork, RPNHead, concat_box_prediction_layers
 from lecturepkg.detection.sampler import BalancedPositiveNegativeSampler
 from lecturepkg.detection.shapes import (
@@ -47,6 +51,9 @@ __all__: list[str] = [
     "AnchorGenerator", "anchor_count", "BoxCoder", "Matcher", "BalancedPositiveNegativeSampler",
     # region proposal network (torchvision.models.detection.rpn)
     "RPNHead", "concat_box_prediction_layers", "RegionProposalNetwork",
+    # box and mask heads (torchvision.models.detection.roi_heads)
+    "TwoMLPHead", "FastRCNNPredictor", "MaskRCNNHeads", "MaskRCNNPredictor",
+    "fastrcnn_loss", "project_masks_on_boxes", "maskrcnn_loss", "RoIHeads",
     # data: synthetic shapes and COCO's format (shapes); COCO-style AP (coco_eval)
     "SHAPE_CLASSES", "Shape", "ShapesDataset", "random_shapes", "draw_shapes",
     "collate_detections", "to_coco", "to_coco_results",
