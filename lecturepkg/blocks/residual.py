@@ -62,6 +62,18 @@ def _check_downsample(downsample, shortcut: bool):
         )
 
 
+def _check_block(inplanes, planes, stride, downsample, groups, base_width, dilation,
+                 norm_layer, shortcut):
+    """The argument checks both residual blocks share; returns the norm layer to use."""
+    for name, value in [("inplanes", inplanes), ("planes", planes), ("stride", stride),
+                        ("groups", groups), ("base_width", base_width),
+                        ("dilation", dilation)]:
+        check_int(name, value, minimum=1)
+    check_bool("shortcut", shortcut)
+    _check_downsample(downsample, shortcut)
+    return _norm_layer(norm_layer)
+
+
 def projection_shortcut(
     inplanes: int,
     outplanes: int,
@@ -130,13 +142,8 @@ class BasicBlock(nn.Module):
         shortcut: bool = True,
     ):
         super().__init__()
-        check_int("inplanes", inplanes, minimum=1)
-        check_int("planes", planes, minimum=1)
-        check_int("stride", stride, minimum=1)
-        check_int("groups", groups, minimum=1)
-        check_int("base_width", base_width, minimum=1)
-        check_int("dilation", dilation, minimum=1)
-        check_bool("shortcut", shortcut)
+        norm_layer = _check_block(inplanes, planes, stride, downsample, groups, base_width,
+                                  dilation, norm_layer, shortcut)
         if groups != 1 or base_width != 64:
             raise ValueError(
                 f"BasicBlock supports only groups=1 and base_width=64, got groups={groups}, "
@@ -144,8 +151,6 @@ class BasicBlock(nn.Module):
             )
         if dilation != 1:
             raise ValueError(f"BasicBlock supports only dilation=1, got dilation={dilation}")
-        _check_downsample(downsample, shortcut)
-        norm_layer = _norm_layer(norm_layer)
         self.inplanes = inplanes
         self.shortcut = shortcut
         self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
@@ -208,16 +213,9 @@ class Bottleneck(nn.Module):
         stride_in_1x1: bool = False,
     ):
         super().__init__()
-        check_int("inplanes", inplanes, minimum=1)
-        check_int("planes", planes, minimum=1)
-        check_int("stride", stride, minimum=1)
-        check_int("groups", groups, minimum=1)
-        check_int("base_width", base_width, minimum=1)
-        check_int("dilation", dilation, minimum=1)
-        check_bool("shortcut", shortcut)
+        norm_layer = _check_block(inplanes, planes, stride, downsample, groups, base_width,
+                                  dilation, norm_layer, shortcut)
         check_bool("stride_in_1x1", stride_in_1x1)
-        _check_downsample(downsample, shortcut)
-        norm_layer = _norm_layer(norm_layer)
         width = int(planes * (base_width / 64.0)) * groups
         if width < 1:
             raise ValueError(
