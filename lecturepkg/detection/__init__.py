@@ -13,7 +13,7 @@ The modules are named after their concept and never after a name they export
 from lecturepkg.detection.anchors import AnchorGenerator, anchor_count
 from lecturepkg.detection.backbone import (
     BackboneWithFPN, FrozenBatchNorm2d, IntermediateLayers, resnet_fpn_backbone,
-    resnet_fpn_extractor,
+    resnet_fpn_extractor, tiny_resnet_fpn_backbone,
 )
 from lecturepkg.detection.box_coder import BoxCoder
 from lecturepkg.detection.boxes import (
@@ -46,7 +46,7 @@ __all__: list[str] = [
     "MultiScaleRoIAlign", "fpn_levels", "infer_scale",
     "ExtraFPNBlock", "LastLevelMaxPool", "FeaturePyramidNetwork",
     "FrozenBatchNorm2d", "IntermediateLayers", "BackboneWithFPN", "resnet_fpn_extractor",
-    "resnet_fpn_backbone",
+    "resnet_fpn_backbone", "tiny_resnet_fpn_backbone",
     # anchors, box coding, matching, sampling (torchvision.models.detection's _utils)
     "AnchorGenerator", "anchor_count", "BoxCoder", "Matcher", "BalancedPositiveNegativeSampler",
     # region proposal network (torchvision.models.detection.rpn)

@@ -17,6 +17,11 @@ statistics (:class:`FrozenBatchNorm2d`). It may also freeze the first stages' we
 :func:`resnet_fpn_backbone` and :func:`resnet_fpn_extractor` build the modules of
 torchvision's ``resnet_fpn_backbone`` and ``_resnet_fpn_extractor`` with the same
 ``state_dict`` keys, so torchvision's weights load strictly and give the same feature maps.
+
+:func:`tiny_resnet_fpn_backbone` is a much smaller network of the same layout for training
+from scratch on a CPU (the shapes of :mod:`lecturepkg.detection.shapes`): a 3x3 stem and
+four stages of chapter 3's :class:`~lecturepkg.blocks.BasicBlock` at strides 4, 8, 16, 32,
+16 to 128 channels instead of 64 to 512, and a 64-channel pyramid instead of 256.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ import torch
 from torch import nn
 
 from lecturepkg.detection._args import check_input, check_int
+from lecturepkg.blocks import BasicBlock, projection_shortcut
 from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool
 from lecturepkg.models import resnets
 
 __all__ = [
     "FrozenBatchNorm2d", "IntermediateLayers", "BackboneWithFPN", "resnet_fpn_extractor",
-    "resnet_fpn_backbone",
+    "resnet_fpn_backbone", "tiny_resnet_fpn_backbone",
 ]
 
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
@@ -266,3 +272,87 @@ def resnet_fpn_backbone(
     builder = getattr(resnets, backbone_name)
     backbone = builder(weights=weights, norm_layer=norm_layer)
     return resnet_fpn_extractor(backbone, trainable_layers, returned_layers, extra_blocks)
+
+
+def tiny_resnet_fpn_backbone(
+    *,
+    widths: Sequence[int] = (16, 32, 64, 128),
+    blocks: Sequence[int] = (1, 1, 1, 1),
+    out_channels: int = 64,
+    norm_layer: Callable[[int], nn.Module] | None = None,
+    extra_blocks: ExtraFPNBlock | None = None,
+) -> BackboneWithFPN:
+    """A small ResNet-FPN backbone of basic blocks, to train from scratch on a CPU.
+
+    The layout of ResNet-FPN (He et al. 2016; Lin et al. 2017) at a fraction of its width:
+    a stem (3x3 convolution with stride 2, norm, ReLU, 3x3 max pooling with stride 2) and
+    four stages ``layer1`` to ``layer4`` of :class:`~lecturepkg.blocks.BasicBlock`, the first
+    block of stages 2 to 4 with stride 2 and a :func:`~lecturepkg.blocks.projection_shortcut`
+    (also in ``layer1`` when its width differs from the stem's, which it never does here).
+    Their maps ``C2`` to ``C5`` (strides 4, 8, 16, 32, ``widths`` channels) feed a
+    :class:`~lecturepkg.detection.fpn.FeaturePyramidNetwork` of ``out_channels`` channels
+    with ``P6`` by max pooling (stride 64), as :func:`resnet_fpn_backbone`.
+
+    Parameters
+    ----------
+    widths : sequence of 4 ints
+        Channels of ``layer1`` to ``layer4`` (ResNet-18: 64, 128, 256, 512); the stem has
+        ``widths[0]``.
+    blocks : sequence of 4 ints
+        Basic blocks per stage (ResNet-18: 2, 2, 2, 2).
+    out_channels : int
+        Channels of the pyramid's levels (ResNet-FPN: 256).
+    norm_layer : callable or None
+        Norm layer of the ResNet part; ``None`` is ``nn.BatchNorm2d`` (trained, since nothing
+        is pretrained; :func:`resnet_fpn_backbone` freezes ImageNet statistics instead).
+    extra_blocks : ExtraFPNBlock or None
+        ``None`` is :class:`~lecturepkg.detection.fpn.LastLevelMaxPool`.
+
+    Returns
+    -------
+    BackboneWithFPN
+        Its ``out_channels`` is ``out_channels``; the maps are named ``"0"`` to ``"3"`` and
+        ``"pool"``, as the heads of :class:`~lecturepkg.detection.mask_rcnn.MaskRCNN` expect.
+
+    >>> backbone = tiny_resnet_fpn_backbone()
+    >>> [(k, tuple(v.shape)) for k, v in backbone(torch.randn(1, 3, 128, 128)).items()]
+    [('0', (1, 64, 32, 32)), ('1', (1, 64, 16, 16)), ('2', (1, 64, 8, 8)), \
+('3', (1, 64, 4, 4)), ('pool', (1, 64, 2, 2))]
+    """
+    for name, value in (("widths", widths), ("blocks", blocks)):
+        if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 4:
+            raise ValueError(f"{name} must be a sequence of 4 ints, got {value!r}")
+        for i, v in enumerate(value):
+            check_int(f"{name}[{i}]", v, minimum=1)
+    check_int("out_channels", out_channels, minimum=1)
+    if norm_layer is None:
+        norm_layer = nn.BatchNorm2d
+    if not callable(norm_layer):
+        raise TypeError(f"norm_layer must be None or a callable, got {norm_layer!r}")
+
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    # stem: (N, 3, H, W) -> (N, w0, H / 2, W / 2) -> (N, w0, H / 4, W / 4)
+    layers["conv1"] = nn.Conv2d(3, widths[0], kernel_size=3, stride=2, padding=1, bias=False)
+    layers["bn1"] = norm_layer(widths[0])
+    layers["relu"] = nn.ReLU()
+    layers["maxpool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+    inplanes = widths[0]
+    for k, (width, count) in enumerate(zip(widths, blocks)):
+        stride = 1 if k == 0 else 2  # layer{k + 1}: (N, width, H / 2^(k + 2), W / 2^(k + 2))
+        downsample = None
+        if stride != 1 or inplanes != width:
+            downsample = projection_shortcut(inplanes, width, stride, norm_layer)
+        stage = [BasicBlock(inplanes, width, stride, downsample, norm_layer=norm_layer)]
+        stage += [BasicBlock(width, width, norm_layer=norm_layer) for _ in range(count - 1)]
+        layers[f"layer{k + 1}"] = nn.Sequential(*stage)
+        inplanes = width
+    body = nn.Sequential(layers)
+    for m in body.modules():  # torchvision's ResNet initialisation
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+    return_layers = {f"layer{k}": str(k - 1) for k in range(1, 5)}
+    return BackboneWithFPN(body, return_layers, list(widths), out_channels,
+                           extra_blocks=extra_blocks)
