@@ -2080,6 +2080,658 @@ def deletion_curve_ties_higher_index_first(model, inputs, target, maps, pixels_p
                      order=lambda f: torch.argsort(f, dim=1, stable=True).flip(1))
 
 
+# ----------------------------------------------------------------------------------------
+# box_iou
+# ----------------------------------------------------------------------------------------
+
+
+def _iou(boxes1, boxes2, *, plus=0.0, clamp=(True, True), union=None, corners=None, check=True):
+    import torch
+
+    if check:
+        for b in (boxes1, boxes2):
+            if b.ndim != 2 or b.shape[1] != 4:
+                raise ValueError("boxes must be (N, 4)")
+    if corners is not None:
+        boxes1, boxes2 = corners(boxes1), corners(boxes2)
+    area1 = (boxes1[:, 2] - boxes1[:, 0] + plus) * (boxes1[:, 3] - boxes1[:, 1] + plus)
+    area2 = (boxes2[:, 2] - boxes2[:, 0] + plus) * (boxes2[:, 3] - boxes2[:, 1] + plus)
+    lt = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2])
+    rb = torch.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])
+    w, h = rb[..., 0] - lt[..., 0] + plus, rb[..., 1] - lt[..., 1] + plus
+    w = w.clamp(min=0) if clamp[0] else w
+    h = h.clamp(min=0) if clamp[1] else h
+    inter = w * h
+    a1, a2 = area1[:, None], area2[None, :]
+    return inter / (a1 + a2 - inter if union is None else union(a1, a2, inter))
+
+
+def box_iou_plus_one(boxes1, boxes2):
+    """The old pixel convention: widths and heights are x2 - x1 + 1 and y2 - y1 + 1."""
+    return _iou(boxes1, boxes2, plus=1.0)
+
+
+def box_iou_no_clamp(boxes1, boxes2):
+    """The intersection's sides are not clamped at 0: two negative sides make a positive area."""
+    return _iou(boxes1, boxes2, clamp=(False, False))
+
+
+def box_iou_width_clamped_only(boxes1, boxes2):
+    """Only the intersection's width is clamped at 0, not its height."""
+    return _iou(boxes1, boxes2, clamp=(True, False))
+
+
+def box_iou_union_not_less_intersection(boxes1, boxes2):
+    """The union as area1 + area2: the intersection is counted twice."""
+    return _iou(boxes1, boxes2, union=lambda a1, a2, inter: a1 + a2)
+
+
+def box_iou_over_the_smaller_box(boxes1, boxes2):
+    """Intersection over the smaller of the two areas instead of over the union."""
+    import torch
+
+    return _iou(boxes1, boxes2, union=lambda a1, a2, inter: torch.minimum(a1, a2))
+
+
+def box_iou_read_as_xywh(boxes1, boxes2):
+    """The boxes read as (x, y, width, height)."""
+    import torch
+
+    return _iou(boxes1, boxes2, corners=lambda b: torch.cat([b[:, :2], b[:, :2] + b[:, 2:]], dim=1))
+
+
+def box_iou_transposed(boxes1, boxes2):
+    """Rows for boxes2 and columns for boxes1: an (M, N) matrix."""
+    return _iou(boxes2, boxes1)
+
+
+def box_iou_always_float64(boxes1, boxes2):
+    """Right values, but always float64, whatever the boxes' dtype."""
+    import torch
+
+    return _iou(boxes1.to(torch.float64), boxes2.to(torch.float64))
+
+
+def box_iou_no_shape_check(boxes1, boxes2):
+    """Right values, but no ValueError for boxes that are not (N, 4)."""
+    return _iou(boxes1, boxes2, check=False)
+
+
+# ----------------------------------------------------------------------------------------
+# decode_boxes
+# ----------------------------------------------------------------------------------------
+
+
+def _decode(rel_codes, boxes, weights, clip, *, divide=True, clamp_min=False, clamp_first=False, scale_shift=True,
+            exponential=True, half=0.5, centres=False, order=(0, 1, 2, 3)):
+    import torch
+
+    if rel_codes.shape != boxes.shape or boxes.ndim != 2 or boxes.shape[1] != 4 or len(weights) != 4:
+        raise ValueError("bad shapes or weights")
+    w = [float(weights[i]) for i in order]
+    widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    cx, cy = boxes[:, 0] + 0.5 * widths, boxes[:, 1] + 0.5 * heights
+    d = [rel_codes[:, i] / w[i] if divide else rel_codes[:, i] * w[i] for i in range(4)]
+    if clamp_first:
+        d[2] = rel_codes[:, 2].clamp(max=clip) / w[2]
+        d[3] = rel_codes[:, 3].clamp(max=clip) / w[3]
+    else:
+        low = -clip if clamp_min else None
+        d[2], d[3] = d[2].clamp(min=low, max=clip), d[3].clamp(min=low, max=clip)
+    x = d[0] * widths + cx if scale_shift else d[0] + cx
+    y = d[1] * heights + cy if scale_shift else d[1] + cy
+    pw = torch.exp(d[2]) * widths if exponential else (1 + d[2]) * widths
+    ph = torch.exp(d[3]) * heights if exponential else (1 + d[3]) * heights
+    if centres:
+        return torch.stack([x, y, pw, ph], dim=1)
+    return torch.stack([x - half * pw, y - half * ph, x + half * pw, y + half * ph], dim=1)
+
+
+_CLIP = math.log(1000.0 / 16)
+
+
+def decode_boxes_no_clamp(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """dw and dh are not clamped: a large offset makes a huge (or infinite) box."""
+    return _decode(rel_codes, boxes, weights, math.inf)
+
+
+def decode_boxes_clamped_both_ways(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """dw and dh clamped to [-clip, clip]: shrinking is limited too, which torchvision does not do."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, clamp_min=True)
+
+
+def decode_boxes_clamped_before_the_weights(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0),
+                                            bbox_xform_clip=_CLIP):
+    """The clamp applied to the raw offsets, before they are divided by the weights."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, clamp_first=True)
+
+
+def decode_boxes_weights_multiplied(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """The offsets multiplied by the weights instead of divided (that is how they were encoded)."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, divide=False)
+
+
+def decode_boxes_weights_ignored(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """The weights are ignored."""
+    return _decode(rel_codes, boxes, (1.0, 1.0, 1.0, 1.0), bbox_xform_clip)
+
+
+def decode_boxes_weights_in_the_wrong_order(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """The weights read as (ww, wh, wx, wy)."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, order=(2, 3, 0, 1))
+
+
+def decode_boxes_shift_in_pixels(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """The centre moved by dx pixels instead of dx box widths."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, scale_shift=False)
+
+
+def decode_boxes_linear_size(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """The size scaled by 1 + dw instead of exp(dw) (the log-space parameterisation forgotten)."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, exponential=False)
+
+
+def decode_boxes_full_size_from_the_centre(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """The corners put a whole width (not half of it) away from the centre."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, half=1.0)
+
+
+def decode_boxes_returns_centres(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """Returns (cx, cy, w, h) instead of the corners."""
+    return _decode(rel_codes, boxes, weights, bbox_xform_clip, centres=True)
+
+
+def decode_boxes_clip_ignored(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=_CLIP):
+    """Always clamps at log(1000 / 16), whatever bbox_xform_clip says."""
+    return _decode(rel_codes, boxes, weights, _CLIP)
+
+
+# ----------------------------------------------------------------------------------------
+# nms
+# ----------------------------------------------------------------------------------------
+
+
+def _nms(boxes, scores, iou_threshold, *, order=None, greater=True, plus=0.0, over_min=False,
+         suppressed_suppress=False, sort_result=False, dtype=None, mask=False):
+    import torch
+
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or scores.shape != (boxes.shape[0],):
+        raise ValueError("bad shapes")
+    N = len(boxes)
+    ranked = torch.argsort(scores, descending=True).tolist() if order is None else order(scores)
+    x1, y1, x2, y2 = boxes.unbind(dim=1)
+    areas = (x2 - x1 + plus) * (y2 - y1 + plus)
+    suppressed = [False] * N
+    keep = []
+    for pos, i in enumerate(ranked):
+        if suppressed[i] and not suppressed_suppress:
+            continue
+        if not suppressed[i]:
+            keep.append(i)
+        for j in ranked[pos + 1:]:
+            w = max(0.0, float(min(x2[i], x2[j]) - max(x1[i], x1[j])) + plus)
+            h = max(0.0, float(min(y2[i], y2[j]) - max(y1[i], y1[j])) + plus)
+            inter = w * h
+            denominator = min(float(areas[i]), float(areas[j])) if over_min else float(areas[i] + areas[j]) - inter
+            iou = inter / denominator
+            if (iou > iou_threshold) if greater else (iou >= iou_threshold):
+                suppressed[j] = True
+    if sort_result:
+        keep = sorted(keep)
+    if mask:
+        return torch.tensor([i in keep for i in range(N)])
+    return torch.tensor(keep, dtype=torch.int64 if dtype is None else dtype)
+
+
+def nms_greater_or_equal(boxes, scores, iou_threshold):
+    """Suppresses at an IoU equal to the threshold too (>= instead of >)."""
+    return _nms(boxes, scores, iou_threshold, greater=False)
+
+
+def nms_lowest_score_first(boxes, scores, iou_threshold):
+    """Visits the boxes by increasing score."""
+    import torch
+
+    return _nms(boxes, scores, iou_threshold, order=lambda s: torch.argsort(s).tolist())
+
+
+def nms_input_order(boxes, scores, iou_threshold):
+    """Visits the boxes in the order they are given, not by score."""
+    return _nms(boxes, scores, iou_threshold, order=lambda s: list(range(len(s))))
+
+
+def nms_kept_sorted_by_index(boxes, scores, iou_threshold):
+    """The right boxes, returned by increasing index instead of decreasing score."""
+    return _nms(boxes, scores, iou_threshold, sort_result=True)
+
+
+def nms_suppressed_boxes_suppress(boxes, scores, iou_threshold):
+    """A suppressed box still suppresses the boxes after it (every box above the threshold with
+    any better box goes)."""
+    return _nms(boxes, scores, iou_threshold, suppressed_suppress=True)
+
+
+def nms_plus_one(boxes, scores, iou_threshold):
+    """IoU with the old pixel convention, sides x2 - x1 + 1."""
+    return _nms(boxes, scores, iou_threshold, plus=1.0)
+
+
+def nms_over_the_smaller_box(boxes, scores, iou_threshold):
+    """Overlap measured as the intersection over the smaller box, not the IoU."""
+    return _nms(boxes, scores, iou_threshold, over_min=True)
+
+
+def nms_returns_a_mask(boxes, scores, iou_threshold):
+    """Returns a boolean mask of the kept boxes instead of their indices."""
+    return _nms(boxes, scores, iou_threshold, mask=True)
+
+
+def nms_int32_indices(boxes, scores, iou_threshold):
+    """The right indices, as int32 instead of int64."""
+    import torch
+
+    return _nms(boxes, scores, iou_threshold, dtype=torch.int32)
+
+
+# ----------------------------------------------------------------------------------------
+# roi_align_single
+# ----------------------------------------------------------------------------------------
+
+
+def _roi_align(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False, *,
+               offset=None, centre=0.5, reduce="mean", nearest=False, scale=True, yx=False, at_least_one=True,
+               zero_outside=True, transpose=False, grid=None, dtype=None):
+    import torch
+
+    if features.ndim != 3 or tuple(box.shape) != (4,):
+        raise ValueError("bad features or box")
+    ph, pw = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if transpose:
+        ph, pw = pw, ph
+    if ph < 1 or pw < 1 or sampling_ratio < 1:
+        raise ValueError("bad sizes")
+    C, H, W = features.shape
+    s = spatial_scale if scale else 1.0
+    shift = (0.5 if aligned else 0.0) if offset is None else offset
+    x1, y1, x2, y2 = (float(v) * s - shift for v in box)
+    if yx:
+        x1, y1, x2, y2 = y1, x1, y2, x2
+    width, height = x2 - x1, y2 - y1
+    if not aligned and at_least_one:
+        width, height = max(width, 1.0), max(height, 1.0)
+    g = sampling_ratio if grid is None else grid
+    f = features.to(torch.float64)
+
+    def read(y, x):
+        if zero_outside and (y < -1.0 or y > H or x < -1.0 or x > W):
+            return torch.zeros(C, dtype=torch.float64)
+        y, x = min(max(y, 0.0), H - 1.0), min(max(x, 0.0), W - 1.0)
+        if nearest:
+            return f[:, int(round(y)), int(round(x))]
+        yl, xl = int(y), int(x)
+        yh, xh = min(yl + 1, H - 1), min(xl + 1, W - 1)
+        ly, lx = y - yl, x - xl
+        return ((1 - ly) * (1 - lx) * f[:, yl, xl] + (1 - ly) * lx * f[:, yl, xh] + ly * (1 - lx) * f[:, yh, xl]
+                + ly * lx * f[:, yh, xh])
+
+    out = torch.zeros(C, ph, pw, dtype=torch.float64)
+    for i in range(ph):
+        for j in range(pw):
+            points = [read(y1 + (i + (a + centre) / g) * height / ph, x1 + (j + (b + centre) / g) * width / pw)
+                      for a in range(g) for b in range(g)]
+            stacked = torch.stack(points)
+            out[:, i, j] = stacked.mean(dim=0) if reduce == "mean" else stacked.amax(dim=0)
+    if transpose:
+        out = out.transpose(1, 2)
+    return out.to(features.dtype if dtype is None else dtype)
+
+
+def roi_align_single_aligned_ignored(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+    """No half-pixel shift when aligned is True."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, offset=0.0)
+
+
+def roi_align_single_always_shifted(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+    """The half-pixel shift applied whether aligned or not."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, offset=0.5)
+
+
+def roi_align_single_points_at_bin_corners(features, box, output_size, spatial_scale=1.0, sampling_ratio=2,
+                                           aligned=False):
+    """Sampling points at the corners of the sub-cells instead of their centres (no + 0.5)."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, centre=0.0)
+
+
+def roi_align_single_max_of_the_points(features, box, output_size, spatial_scale=1.0, sampling_ratio=2,
+                                       aligned=False):
+    """The maximum of a bin's sampling points instead of their average."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, reduce="max")
+
+
+def roi_align_single_nearest_pixel(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+    """Each point reads its nearest pixel instead of interpolating four (a quantisation RoIAlign removes)."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, nearest=True)
+
+
+def roi_align_single_scale_ignored(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+    """The box used in image coordinates on the feature map (spatial_scale forgotten)."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, scale=False)
+
+
+def roi_align_single_box_read_as_yx(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+    """The box read as (y1, x1, y2, x2)."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, yx=True)
+
+
+def roi_align_single_no_minimum_size(features, box, output_size, spatial_scale=1.0, sampling_ratio=2,
+                                     aligned=False):
+    """Without aligned, a region smaller than 1 x 1 is not enlarged to 1 x 1."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, at_least_one=False)
+
+
+def roi_align_single_no_zeros_outside(features, box, output_size, spatial_scale=1.0, sampling_ratio=2,
+                                      aligned=False):
+    """Points far outside the map read the border pixel instead of 0."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, zero_outside=False)
+
+
+def roi_align_single_bins_transposed(features, box, output_size, spatial_scale=1.0, sampling_ratio=2,
+                                     aligned=False):
+    """output_size read as (pw, ph): the bins' grid is transposed."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, transpose=True)
+
+
+def roi_align_single_two_points_always(features, box, output_size, spatial_scale=1.0, sampling_ratio=2,
+                                       aligned=False):
+    """sampling_ratio ignored: always 2 x 2 points per bin, as in the paper."""
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, grid=2)
+
+
+def roi_align_single_always_float64(features, box, output_size, spatial_scale=1.0, sampling_ratio=2,
+                                    aligned=False):
+    """Right values, but always float64, whatever the map's dtype."""
+    import torch
+
+    return _roi_align(features, box, output_size, spatial_scale, sampling_ratio, aligned, dtype=torch.float64)
+
+
+# ----------------------------------------------------------------------------------------
+# grid_anchors
+# ----------------------------------------------------------------------------------------
+
+
+def _anchors(scales, aspect_ratios, grid_size, stride, *, inverse=False, rounding="even", scale_major=False,
+             xy_swapped=False, column_major=False, corner=False, centre_offset=0.0, root=True, stride_swapped=False):
+    import torch
+
+    s = torch.as_tensor(scales, dtype=torch.float32).reshape(-1)
+    r = torch.as_tensor(aspect_ratios, dtype=torch.float32).reshape(-1)
+    H, W = grid_size
+    sy, sx = (stride, stride) if isinstance(stride, int) else tuple(stride)
+    if len(s) == 0 or len(r) == 0 or (s <= 0).any() or (r <= 0).any() or min(H, W, sy, sx) < 1:
+        raise ValueError("bad arguments")
+    if stride_swapped:
+        sy, sx = sx, sy
+    hf = torch.sqrt(r) if root else r
+    if inverse:
+        hf = 1 / hf
+    if scale_major:
+        ws, hs = (s[:, None] / hf[None, :]).reshape(-1), (s[:, None] * hf[None, :]).reshape(-1)
+    else:
+        ws, hs = (s[None, :] / hf[:, None]).reshape(-1), (s[None, :] * hf[:, None]).reshape(-1)
+    half = torch.stack([-ws, -hs, ws, hs], dim=1) / 2
+    if rounding == "even":
+        cell = half.round()
+    elif rounding == "away":
+        cell = torch.sign(half) * torch.floor(half.abs() + 0.5)
+    else:
+        cell = half
+    if corner:
+        cell = cell - torch.cat([cell[:, :2], cell[:, :2]], dim=1)
+    rows = []
+    positions = [(i, j) for j in range(W) for i in range(H)] if column_major else \
+        [(i, j) for i in range(H) for j in range(W)]
+    for i, j in positions:
+        x, y = j * sx + centre_offset * sx, i * sy + centre_offset * sy
+        if xy_swapped:
+            x, y = y, x
+        rows.append(cell + torch.tensor([x, y, x, y], dtype=torch.float32))
+    return torch.cat(rows)
+
+
+def grid_anchors_ratio_inverted(scales, aspect_ratios, grid_size, stride):
+    """The ratio read as width / height: the tall anchors are wide and the wide ones tall."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, inverse=True)
+
+
+def grid_anchors_not_rounded(scales, aspect_ratios, grid_size, stride):
+    """The corners are not rounded to whole pixels."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, rounding=None)
+
+
+def grid_anchors_halves_rounded_up(scales, aspect_ratios, grid_size, stride):
+    """Halves rounded away from zero (2.5 -> 3) instead of to even, as torch.round does."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, rounding="away")
+
+
+def grid_anchors_scale_major(scales, aspect_ratios, grid_size, stride):
+    """The k anchors ordered scale by scale, and for each scale ratio by ratio."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, scale_major=True)
+
+
+def grid_anchors_shifts_x_and_y_swapped(scales, aspect_ratios, grid_size, stride):
+    """Position (i, j) shifted by (i * stride, j * stride): the row moves x."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, xy_swapped=True)
+
+
+def grid_anchors_column_by_column(scales, aspect_ratios, grid_size, stride):
+    """The positions listed column by column instead of row by row."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, column_major=True)
+
+
+def grid_anchors_from_the_corner(scales, aspect_ratios, grid_size, stride):
+    """The anchors start at the position (x1, y1 = the position) instead of being centred on it."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, corner=True)
+
+
+def grid_anchors_centred_in_the_cell(scales, aspect_ratios, grid_size, stride):
+    """Centred at the middle of the stride's cell, (j + 1/2) * stride, not at j * stride."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, centre_offset=0.5)
+
+
+def grid_anchors_no_square_root(scales, aspect_ratios, grid_size, stride):
+    """Height s * r and width s / r: the area is not kept."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, root=False)
+
+
+def grid_anchors_stride_read_as_x_then_y(scales, aspect_ratios, grid_size, stride):
+    """A stride pair read as (stride_x, stride_y)."""
+    return _anchors(scales, aspect_ratios, grid_size, stride, stride_swapped=True)
+
+
+# ----------------------------------------------------------------------------------------
+# mask_loss
+# ----------------------------------------------------------------------------------------
+
+
+def _mask_loss(mask_logits, labels, mask_targets, *, pick="label", per_pixel="bce", reduce="mean",
+               empty=True, as_float=False):
+    import torch
+    import torch.nn.functional as F
+
+    if mask_logits.ndim != 4 or labels.shape != mask_logits.shape[:1] or \
+            mask_targets.shape != (mask_logits.shape[0],) + mask_logits.shape[2:]:
+        raise ValueError("bad shapes")
+    R, K = mask_logits.shape[:2]
+    if R == 0 and empty:
+        return mask_logits.sum() * 0
+    if R and (labels.min() < 0 or labels.max() >= K):
+        raise ValueError("bad labels")
+    t = mask_targets.to(mask_logits.dtype)
+    if per_pixel == "softmax":
+        log_p = torch.log_softmax(mask_logits, dim=1)[torch.arange(R), labels]
+        losses = -(t * log_p)
+    elif pick == "all":
+        losses = F.binary_cross_entropy_with_logits(mask_logits, t[:, None].expand_as(mask_logits), reduction="none")
+    else:
+        if pick == "label":
+            chosen = labels
+        elif pick == "minus_one":
+            chosen = (labels - 1) % K
+        else:  # predicted
+            chosen = mask_logits.mean(dim=(2, 3)).argmax(dim=1)
+        x = mask_logits[torch.arange(R), chosen]
+        if per_pixel == "bce":
+            losses = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+        elif per_pixel == "sigmoid_then_bce":
+            losses = F.binary_cross_entropy(torch.sigmoid(x), t, reduction="none")
+        else:  # naive
+            p = torch.sigmoid(x)
+            losses = -(t * torch.log(p) + (1 - t) * torch.log(1 - p))
+    if reduce == "sum":
+        loss = losses.sum()
+    elif reduce == "per_region":
+        loss = losses.reshape(R, -1).mean(dim=1).sum()
+    else:
+        loss = losses.mean()
+    return float(loss) if as_float else loss
+
+
+def mask_loss_every_class(mask_logits, labels, mask_targets):
+    """The target compared with the mask of every class, not only the true one."""
+    return _mask_loss(mask_logits, labels, mask_targets, pick="all")
+
+
+def mask_loss_softmax_over_classes(mask_logits, labels, mask_targets):
+    """A per-pixel softmax over the classes with a cross-entropy (the classes compete: the FCN
+    loss the paper's ablation rejects)."""
+    return _mask_loss(mask_logits, labels, mask_targets, per_pixel="softmax")
+
+
+def mask_loss_label_minus_one(mask_logits, labels, mask_targets):
+    """The mask of class labels - 1 (as if the background had no mask channel)."""
+    return _mask_loss(mask_logits, labels, mask_targets, pick="minus_one")
+
+
+def mask_loss_predicted_class(mask_logits, labels, mask_targets):
+    """The mask of the class the logits favour most, instead of the ground-truth class."""
+    return _mask_loss(mask_logits, labels, mask_targets, pick="predicted")
+
+
+def mask_loss_summed(mask_logits, labels, mask_targets):
+    """The pixel losses summed instead of averaged."""
+    return _mask_loss(mask_logits, labels, mask_targets, reduce="sum")
+
+
+def mask_loss_averaged_per_region_then_summed(mask_logits, labels, mask_targets):
+    """Each region's mask averaged, then the regions summed."""
+    return _mask_loss(mask_logits, labels, mask_targets, reduce="per_region")
+
+
+def mask_loss_sigmoid_then_bce(mask_logits, labels, mask_targets):
+    """A sigmoid, then the binary cross-entropy of probabilities: wrong for large logits (the
+    sigmoid rounds to 0 or 1 and the log is clamped at -100)."""
+    return _mask_loss(mask_logits, labels, mask_targets, per_pixel="sigmoid_then_bce")
+
+
+def mask_loss_naive_logarithms(mask_logits, labels, mask_targets):
+    """-t log(sigmoid(x)) - (1 - t) log(1 - sigmoid(x)) as written: infinite for large logits."""
+    return _mask_loss(mask_logits, labels, mask_targets, per_pixel="naive")
+
+
+def mask_loss_no_regions_is_nan(mask_logits, labels, mask_targets):
+    """No special case for zero regions: the mean of nothing is NaN."""
+    return _mask_loss(mask_logits, labels, mask_targets, empty=False)
+
+
+def mask_loss_returns_a_float(mask_logits, labels, mask_targets):
+    """Right value, as a Python float instead of a tensor (it could not be backpropagated)."""
+    return _mask_loss(mask_logits, labels, mask_targets, as_float=True)
+
+
+# ----------------------------------------------------------------------------------------
+# average_precision
+# ----------------------------------------------------------------------------------------
+
+
+def _ap(scores, is_true_positive, num_gt, *, order="stable", interpolate=True, points=None, recall_of=None,
+        beyond="zero", side="left", area=False):
+    scores, hits = np.asarray(scores, dtype=float), np.asarray(is_true_positive, dtype=bool)
+    if scores.ndim != 1 or hits.shape != scores.shape or num_gt < 1 or hits.sum() > num_gt:
+        raise ValueError("bad input")
+    if len(scores) == 0:
+        return 0.0
+    if order == "stable":
+        ranked = np.argsort(-scores, kind="stable")
+    elif order == "ascending":
+        ranked = np.argsort(scores, kind="stable")
+    elif order == "reversed_ties":
+        ranked = np.argsort(scores, kind="stable")[::-1]
+    else:
+        ranked = np.arange(len(scores))
+    tp = np.cumsum(hits[ranked])
+    recall = tp / (num_gt if recall_of is None else recall_of(len(scores)))
+    precision = tp / np.arange(1, len(scores) + 1)
+    if area:
+        return float(np.sum(precision * np.diff(np.concatenate([[0.0], recall]))))
+    if interpolate:
+        precision = np.maximum.accumulate(precision[::-1])[::-1]
+    thresholds = np.linspace(0, 1, 101) if points is None else points
+    first = np.searchsorted(recall, thresholds, side=side)
+    last = precision[-1] if beyond == "last" else 0.0
+    return float(np.where(first < len(precision), precision[np.minimum(first, len(precision) - 1)], last).mean())
+
+
+def average_precision_not_interpolated(scores, is_true_positive, num_gt):
+    """The precision at the first cut-off that reaches each recall point, not the best one beyond it."""
+    return _ap(scores, is_true_positive, num_gt, interpolate=False)
+
+
+def average_precision_eleven_points(scores, is_true_positive, num_gt):
+    """PASCAL VOC 2007's 11 recall points 0, 0.1, ..., 1 instead of COCO's 101."""
+    return _ap(scores, is_true_positive, num_gt, points=np.linspace(0, 1, 11))
+
+
+def average_precision_area_under_the_curve(scores, is_true_positive, num_gt):
+    """The area under the raw precision/recall curve (sum of precision times recall steps)."""
+    return _ap(scores, is_true_positive, num_gt, area=True)
+
+
+def average_precision_not_ranked(scores, is_true_positive, num_gt):
+    """The detections taken in the order given, not by score."""
+    return _ap(scores, is_true_positive, num_gt, order="none")
+
+
+def average_precision_lowest_score_first(scores, is_true_positive, num_gt):
+    """The detections ranked by increasing score."""
+    return _ap(scores, is_true_positive, num_gt, order="ascending")
+
+
+def average_precision_ties_reversed(scores, is_true_positive, num_gt):
+    """Ranked by an increasing sort reversed: tied detections come last-first."""
+    return _ap(scores, is_true_positive, num_gt, order="reversed_ties")
+
+
+def average_precision_recall_over_detections(scores, is_true_positive, num_gt):
+    """Recall divided by the number of detections instead of the number of objects."""
+    return _ap(scores, is_true_positive, num_gt, recall_of=lambda d: d)
+
+
+def average_precision_last_precision_beyond(scores, is_true_positive, num_gt):
+    """Recall points beyond the highest recall get the last precision instead of 0."""
+    return _ap(scores, is_true_positive, num_gt, beyond="last")
+
+
+def average_precision_hundred_points(scores, is_true_positive, num_gt):
+    """100 recall points 0.01, ..., 1 (recall 0 left out)."""
+    return _ap(scores, is_true_positive, num_gt, points=np.linspace(0.01, 1, 100))
+
+
+def average_precision_recall_strictly_above(scores, is_true_positive, num_gt):
+    """At each recall point, the first cut-off whose recall is strictly above it."""
+    return _ap(scores, is_true_positive, num_gt, side="right")
+
+
 MUTANTS: dict[str, list[Callable]] = {
     "correlate1d": [
         correlate1d_flipped_kernel,
@@ -2354,5 +3006,91 @@ MUTANTS: dict[str, list[Callable]] = {
         deletion_curve_first_channel_only,
         deletion_curve_zeros_not_baseline,
         deletion_curve_ties_higher_index_first,
+    ],
+    # chapter 5
+    "box_iou": [
+        box_iou_plus_one,
+        box_iou_no_clamp,
+        box_iou_width_clamped_only,
+        box_iou_union_not_less_intersection,
+        box_iou_over_the_smaller_box,
+        box_iou_read_as_xywh,
+        box_iou_transposed,
+        box_iou_always_float64,
+        box_iou_no_shape_check,
+    ],
+    "decode_boxes": [
+        decode_boxes_no_clamp,
+        decode_boxes_clamped_both_ways,
+        decode_boxes_clamped_before_the_weights,
+        decode_boxes_weights_multiplied,
+        decode_boxes_weights_ignored,
+        decode_boxes_weights_in_the_wrong_order,
+        decode_boxes_shift_in_pixels,
+        decode_boxes_linear_size,
+        decode_boxes_full_size_from_the_centre,
+        decode_boxes_returns_centres,
+        decode_boxes_clip_ignored,
+    ],
+    "nms": [
+        nms_greater_or_equal,
+        nms_lowest_score_first,
+        nms_input_order,
+        nms_kept_sorted_by_index,
+        nms_suppressed_boxes_suppress,
+        nms_plus_one,
+        nms_over_the_smaller_box,
+        nms_returns_a_mask,
+        nms_int32_indices,
+    ],
+    "roi_align_single": [
+        roi_align_single_aligned_ignored,
+        roi_align_single_always_shifted,
+        roi_align_single_points_at_bin_corners,
+        roi_align_single_max_of_the_points,
+        roi_align_single_nearest_pixel,
+        roi_align_single_scale_ignored,
+        roi_align_single_box_read_as_yx,
+        roi_align_single_no_minimum_size,
+        roi_align_single_no_zeros_outside,
+        roi_align_single_bins_transposed,
+        roi_align_single_two_points_always,
+        roi_align_single_always_float64,
+    ],
+    "grid_anchors": [
+        grid_anchors_ratio_inverted,
+        grid_anchors_not_rounded,
+        grid_anchors_halves_rounded_up,
+        grid_anchors_scale_major,
+        grid_anchors_shifts_x_and_y_swapped,
+        grid_anchors_column_by_column,
+        grid_anchors_from_the_corner,
+        grid_anchors_centred_in_the_cell,
+        grid_anchors_no_square_root,
+        grid_anchors_stride_read_as_x_then_y,
+    ],
+    "mask_loss": [
+        mask_loss_every_class,
+        mask_loss_softmax_over_classes,
+        mask_loss_label_minus_one,
+        mask_loss_predicted_class,
+        mask_loss_summed,
+        mask_loss_averaged_per_region_then_summed,
+        mask_loss_sigmoid_then_bce,
+        mask_loss_naive_logarithms,
+        mask_loss_no_regions_is_nan,
+        mask_loss_returns_a_float,
+    ],
+    "average_precision": [
+        average_precision_not_interpolated,
+        average_precision_eleven_points,
+        average_precision_area_under_the_curve,
+        average_precision_not_ranked,
+        average_precision_lowest_score_first,
+        average_precision_ties_reversed,
+        average_precision_recall_over_detections,
+        average_precision_last_precision_beyond,
+        average_precision_hundred_points,
+        average_precision_recall_strictly_above,
     ],
 }

@@ -1280,6 +1280,175 @@ ROUTES["deletion_curve"] = {
         """, "lecturepkg.interpret"),
 }
 
+# ---- chapter 5 ---------------------------------------------------------------------------
+# torchvision's box operators, box coder, anchors and losses, the course's lecturepkg.detection
+# and pycocotools are refused, by their Python functions and by torchvision's compiled operators.
+
+ROUTES["box_iou"] = {
+    "torchvision.ops.box_iou": ("""
+        from torchvision.ops import box_iou as torchvision_box_iou
+        def box_iou(boxes1, boxes2):
+            return torchvision_box_iou(boxes1, boxes2)
+        """, "torchvision.ops"),
+    "torchvision's _box_inter_union": ("""
+        import torchvision.ops.boxes
+        def box_iou(boxes1, boxes2):
+            inter, union = torchvision.ops.boxes._box_inter_union(boxes1, boxes2)
+            return inter / union
+        """, "torchvision.ops"),
+    "torch.ops.torchvision.box_iou_rotated at angle 0": ("""
+        def box_iou(boxes1, boxes2):
+            def rotated(b):
+                return torch.cat([(b[:, :2] + b[:, 2:]) / 2, b[:, 2:] - b[:, :2], torch.zeros_like(b[:, :1])], dim=1)
+            return torch.ops.torchvision.box_iou_rotated(rotated(boxes1), rotated(boxes2))
+        """, "torchvision.box_iou_rotated"),
+    "the course's box_iou": ("""
+        from lecturepkg.detection import box_iou as course
+        def box_iou(boxes1, boxes2):
+            return course(boxes1, boxes2)
+        """, "lecturepkg.detection"),
+}
+
+ROUTES["decode_boxes"] = {
+    "torchvision's BoxCoder": ("""
+        import math
+        from torchvision.models.detection._utils import BoxCoder
+        def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=math.log(1000.0 / 16)):
+            return BoxCoder(weights, bbox_xform_clip).decode_single(rel_codes, boxes)
+        """, "torchvision.models.detection"),
+    "the course's BoxCoder": ("""
+        import math
+        import lecturepkg.detection as det
+        def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=math.log(1000.0 / 16)):
+            return det.BoxCoder(weights, bbox_xform_clip).decode_single(rel_codes, boxes)
+        """, "lecturepkg.detection"),
+}
+
+ROUTES["nms"] = {
+    "torchvision.ops.nms": ("""
+        import torchvision
+        def nms(boxes, scores, iou_threshold):
+            return torchvision.ops.nms(boxes, scores, iou_threshold)
+        """, "torchvision.ops"),
+    "torchvision.ops.batched_nms with one class": ("""
+        from torchvision.ops import batched_nms
+        def nms(boxes, scores, iou_threshold):
+            return batched_nms(boxes, scores, torch.zeros(len(boxes), dtype=torch.int64), iou_threshold)
+        """, "torchvision.ops"),
+    "torch.ops.torchvision.nms": ("""
+        def nms(boxes, scores, iou_threshold):
+            return torch.ops.torchvision.nms(boxes, scores, iou_threshold)
+        """, "torchvision.nms"),
+    "the course's nms": ("""
+        from lecturepkg.detection import nms as course_nms
+        def nms(boxes, scores, iou_threshold):
+            return course_nms(boxes, scores, iou_threshold)
+        """, "lecturepkg.detection"),
+}
+
+ROUTES["roi_align_single"] = {
+    "torchvision.ops.roi_align": ("""
+        from torchvision.ops import roi_align
+        def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+            return roi_align(features[None], [box[None]], output_size, spatial_scale, sampling_ratio, aligned)[0]
+        """, "torchvision.ops"),
+    "a RoIAlign layer": ("""
+        from torchvision.ops import RoIAlign
+        def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+            layer = RoIAlign(output_size, spatial_scale, sampling_ratio, aligned)
+            return layer(features[None], [box[None]])[0]
+        """, "torchvision.ops"),
+    "torch.ops.torchvision.roi_align": ("""
+        def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+            ph, pw = (output_size, output_size) if isinstance(output_size, int) else output_size
+            rois = torch.cat([torch.zeros(1, dtype=box.dtype), box])[None]
+            return torch.ops.torchvision.roi_align(features[None], rois, spatial_scale, ph, pw, sampling_ratio,
+                                                   aligned)[0]
+        """, "torchvision.roi_align"),
+    "F.grid_sample at the sampling points": ("""
+        def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+            ph, pw = (output_size, output_size) if isinstance(output_size, int) else output_size
+            C, H, W = features.shape
+            g = sampling_ratio
+            x1, y1, x2, y2 = (box * spatial_scale - (0.5 if aligned else 0.0)).tolist()
+            ys = y1 + (torch.arange(ph * g, dtype=features.dtype) + 0.5) * (y2 - y1) / (ph * g)
+            xs = x1 + (torch.arange(pw * g, dtype=features.dtype) + 0.5) * (x2 - x1) / (pw * g)
+            gy, gx = torch.meshgrid(2 * ys / (H - 1) - 1, 2 * xs / (W - 1) - 1, indexing="ij")
+            out = F.grid_sample(features[None], torch.stack([gx, gy], dim=-1)[None], align_corners=True)
+            return out[0].reshape(C, ph, g, pw, g).mean(dim=(2, 4))
+        """, "aten.grid_sampler_2d"),
+    "the course's roi_align": ("""
+        import lecturepkg.detection.roi_ops as course
+        def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+            return course.roi_align(features[None], [box[None]], output_size, spatial_scale, sampling_ratio,
+                                    aligned)[0]
+        """, "lecturepkg.detection"),
+}
+
+ROUTES["grid_anchors"] = {
+    "torchvision's AnchorGenerator": ("""
+        from torchvision.models.detection.anchor_utils import AnchorGenerator
+        def grid_anchors(scales, aspect_ratios, grid_size, stride):
+            sy, sx = (stride, stride) if isinstance(stride, int) else stride
+            generator = AnchorGenerator((tuple(scales),), (tuple(aspect_ratios),))
+            return generator.grid_anchors([list(grid_size)], [[torch.tensor(sy), torch.tensor(sx)]])[0]
+        """, "torchvision.models.detection"),
+    "the course's AnchorGenerator": ("""
+        from lecturepkg.detection import AnchorGenerator
+        def grid_anchors(scales, aspect_ratios, grid_size, stride):
+            sy, sx = (stride, stride) if isinstance(stride, int) else stride
+            generator = AnchorGenerator((tuple(scales),), (tuple(aspect_ratios),))
+            return generator.grid_anchors([grid_size], [(sy, sx)])[0]
+        """, "lecturepkg.detection"),
+}
+
+ROUTES["mask_loss"] = {
+    "torchvision's maskrcnn_loss": ("""
+        from torchvision.models.detection import roi_heads
+        def mask_loss(mask_logits, labels, mask_targets):
+            R, M = mask_logits.shape[0], mask_logits.shape[-1]
+            boxes = torch.tensor([[-0.5, -0.5, M - 0.5, M - 0.5]], dtype=mask_logits.dtype).repeat(R, 1)
+            return roi_heads.maskrcnn_loss(mask_logits, [boxes], [mask_targets], [labels], [torch.arange(R)])
+        """, "torchvision.models.detection"),
+    "the course's maskrcnn_loss": ("""
+        from lecturepkg.detection import maskrcnn_loss
+        def mask_loss(mask_logits, labels, mask_targets):
+            R, M = mask_logits.shape[0], mask_logits.shape[-1]
+            boxes = torch.tensor([[-0.5, -0.5, M - 0.5, M - 0.5]], dtype=mask_logits.dtype).repeat(R, 1)
+            return maskrcnn_loss(mask_logits, [boxes], [mask_targets], [labels], [torch.arange(R)])
+        """, "lecturepkg.detection"),
+}
+
+ROUTES["average_precision"] = {
+    "pycocotools' COCOeval": ("""
+        def average_precision(scores, is_true_positive, num_gt):
+            from pycocotools.coco import COCO
+            from pycocotools.cocoeval import COCOeval
+            boxes = [[10.0 * i, 0.0, 5.0, 5.0] for i in range(num_gt)]  # one far-apart box per object
+            gt = COCO()
+            gt.dataset = {"images": [{"id": 1, "width": 10 * num_gt, "height": 10}], "categories": [{"id": 1}],
+                          "annotations": [{"id": i + 1, "image_id": 1, "category_id": 1, "bbox": b, "area": 25.0,
+                                           "iscrowd": 0} for i, b in enumerate(boxes)]}
+            gt.createIndex()
+            hits = iter(range(num_gt))
+            dets = [{"image_id": 1, "category_id": 1, "score": float(s),
+                     "bbox": boxes[next(hits)] if t else [0.0, 100.0, 5.0, 5.0]}
+                    for s, t in zip(scores, is_true_positive)]
+            evaluation = COCOeval(gt, gt.loadRes(dets), "bbox")
+            evaluation.evaluate()
+            evaluation.accumulate()
+            return float(evaluation.eval["precision"][0, :, 0, 0, -1].mean())
+        """, "pycocotools"),
+    "the course's interpolated_precision": ("""
+        from lecturepkg.detection import interpolated_precision
+        def average_precision(scores, is_true_positive, num_gt):
+            order = np.argsort(-scores, kind="stable")
+            tp = is_true_positive[order]
+            precision, _ = interpolated_precision(tp, ~tp, num_gt)
+            return float(precision.mean())
+        """, "lecturepkg.detection"),
+}
+
 # Switching the guard off is refused too (shown once, on correlate1d).
 ROUTES["correlate1d"].update({
     "torch._C._DisableTorchDispatch": ("""
@@ -2249,6 +2418,277 @@ HONEST: dict[str, dict[str, str]] = {
                     p = torch.softmax(model(x.reshape(-1, C, H, W)), dim=1).reshape(n + 1, N, -1)
                 curve = p[:, torch.arange(N), torch.as_tensor(target).long().expand(N)].T
                 return curve, torch.trapezoid(curve, dx=1.0 / n, dim=1)
+            """,
+    },
+    "box_iou": {
+        "loops over the pairs": """
+            def box_iou(boxes1, boxes2):
+                if boxes1.dim() != 2 or boxes1.shape[1] != 4 or boxes2.dim() != 2 or boxes2.shape[1] != 4:
+                    raise ValueError("boxes must be (N, 4)")
+                out = torch.zeros(len(boxes1), len(boxes2), dtype=boxes1.dtype)
+                for i, (a1, b1, c1, d1) in enumerate(boxes1.tolist()):
+                    for j, (a2, b2, c2, d2) in enumerate(boxes2.tolist()):
+                        w = max(0.0, min(c1, c2) - max(a1, a2))
+                        h = max(0.0, min(d1, d2) - max(b1, b2))
+                        union = (c1 - a1) * (d1 - b1) + (c2 - a2) * (d2 - b2) - w * h
+                        out[i, j] = w * h / union
+                return out
+            """,
+        "numpy broadcasting": """
+            def box_iou(boxes1, boxes2):
+                a, b = boxes1.numpy(), boxes2.numpy()
+                if a.ndim != 2 or b.ndim != 2 or a.shape[1] != 4 or b.shape[1] != 4:
+                    raise ValueError("shapes")
+                w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+                h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+                area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])
+                return torch.from_numpy(w * h / (area(a)[:, None] + area(b)[None, :] - w * h))
+            """,
+    },
+    "decode_boxes": {
+        "one box at a time": """
+            import math
+            def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=math.log(1000.0 / 16)):
+                if len(weights) != 4 or boxes.ndim != 2 or boxes.shape[1] != 4 or rel_codes.shape != boxes.shape:
+                    raise ValueError("bad input")
+                out = torch.empty_like(rel_codes)
+                for n, ((x1, y1, x2, y2), (dx, dy, dw, dh)) in enumerate(zip(boxes.tolist(), rel_codes.tolist())):
+                    w, h = x2 - x1, y2 - y1
+                    cx = x1 + w / 2 + dx / weights[0] * w
+                    cy = y1 + h / 2 + dy / weights[1] * h
+                    w = w * math.exp(min(dw / weights[2], bbox_xform_clip))
+                    h = h * math.exp(min(dh / weights[3], bbox_xform_clip))
+                    out[n] = torch.tensor([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dtype=out.dtype)
+                return out
+            """,
+        "centres and sizes as tensors": """
+            import math
+            def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=math.log(1000.0 / 16)):
+                if tuple(boxes.shape) != tuple(rel_codes.shape) or boxes.shape[-1] != 4 or boxes.dim() != 2:
+                    raise ValueError("shapes")
+                w = torch.as_tensor([float(v) for v in weights], dtype=rel_codes.dtype)
+                if w.shape != (4,):
+                    raise ValueError("weights")
+                d = rel_codes / w
+                size = boxes[:, 2:] - boxes[:, :2]
+                centre = boxes[:, :2] + size / 2 + d[:, :2] * size
+                new_size = size * torch.exp(torch.clamp(d[:, 2:], max=bbox_xform_clip))
+                return torch.cat([centre - new_size / 2, centre + new_size / 2], dim=1)
+            """,
+    },
+    "nms": {
+        "a list of survivors": """
+            def nms(boxes, scores, iou_threshold):
+                if boxes.ndim != 2 or boxes.shape[1] != 4 or scores.shape != (boxes.shape[0],):
+                    raise ValueError("shapes")
+                b = boxes.tolist()
+                def iou(p, q):
+                    w = max(0.0, min(p[2], q[2]) - max(p[0], q[0]))
+                    h = max(0.0, min(p[3], q[3]) - max(p[1], q[1]))
+                    return w * h / ((p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]) - w * h)
+                remaining = sorted(range(len(b)), key=lambda i: -float(scores[i]))
+                keep = []
+                while remaining:
+                    best = remaining.pop(0)
+                    keep.append(best)
+                    remaining = [i for i in remaining if iou(b[best], b[i]) <= iou_threshold]
+                return torch.tensor(keep, dtype=torch.long)
+            """,
+        "an IoU matrix": """
+            def nms(boxes, scores, iou_threshold):
+                if boxes.dim() != 2 or boxes.size(1) != 4 or scores.dim() != 1 or scores.size(0) != boxes.size(0):
+                    raise ValueError("shapes")
+                lt = torch.max(boxes[:, None, :2], boxes[None, :, :2])
+                rb = torch.min(boxes[:, None, 2:], boxes[None, :, 2:])
+                inter = (rb - lt).clamp(min=0).prod(dim=2)
+                area = (boxes[:, 2:] - boxes[:, :2]).prod(dim=1)
+                iou = inter / (area[:, None] + area[None, :] - inter)
+                order = scores.argsort(descending=True)
+                alive = torch.ones(len(boxes), dtype=torch.bool)
+                keep = []
+                for i in order:
+                    if alive[i]:
+                        keep.append(int(i))
+                        alive &= ~(iou[i] > iou_threshold)
+                return torch.as_tensor(keep, dtype=torch.int64)
+            """,
+    },
+    "roi_align_single": {
+        "loops over the bins and points": """
+            def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+                if features.dim() != 3 or box.shape != (4,):
+                    raise ValueError("features (C, H, W) and a box of 4 numbers")
+                ph, pw = (output_size, output_size) if isinstance(output_size, int) else output_size
+                if ph < 1 or pw < 1 or sampling_ratio < 1:
+                    raise ValueError("sizes")
+                C, H, W = features.shape
+                off = 0.5 if aligned else 0.0
+                x1, y1, x2, y2 = [float(v) * spatial_scale - off for v in box]
+                rw, rh = x2 - x1, y2 - y1
+                if not aligned:
+                    rw, rh = max(rw, 1.0), max(rh, 1.0)
+                bw, bh, g = rw / pw, rh / ph, sampling_ratio
+                def sample(y, x):
+                    if y < -1.0 or y > H or x < -1.0 or x > W:
+                        return torch.zeros(C, dtype=features.dtype)
+                    y, x = max(y, 0.0), max(x, 0.0)
+                    y0, x0 = int(y), int(x)
+                    if y0 >= H - 1:
+                        y0 = y1_ = H - 1
+                        y = float(y0)
+                    else:
+                        y1_ = y0 + 1
+                    if x0 >= W - 1:
+                        x0 = x1_ = W - 1
+                        x = float(x0)
+                    else:
+                        x1_ = x0 + 1
+                    ly, lx = y - y0, x - x0
+                    return ((1 - ly) * (1 - lx) * features[:, y0, x0] + (1 - ly) * lx * features[:, y0, x1_]
+                            + ly * (1 - lx) * features[:, y1_, x0] + ly * lx * features[:, y1_, x1_])
+                out = torch.zeros(C, ph, pw, dtype=features.dtype)
+                for i in range(ph):
+                    for j in range(pw):
+                        total = torch.zeros(C, dtype=features.dtype)
+                        for a in range(g):
+                            for b in range(g):
+                                total += sample(y1 + i * bh + (a + 0.5) * bh / g, x1 + j * bw + (b + 0.5) * bw / g)
+                        out[:, i, j] = total / (g * g)
+                return out
+            """,
+        "interpolation as matrices": """
+            def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+                if features.ndim != 3 or box.numel() != 4 or box.ndim != 1:
+                    raise ValueError("bad features or box")
+                ph, pw = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
+                if min(ph, pw, sampling_ratio) < 1:
+                    raise ValueError("bad sizes")
+                C, H, W = features.shape
+                g = sampling_ratio
+                start = box[:2].double() * spatial_scale - (0.5 if aligned else 0.0)
+                size = box[2:].double() * spatial_scale - (0.5 if aligned else 0.0) - start
+                if not aligned:
+                    size = size.clamp(min=1.0)
+                def weights(first, length, bins, n):
+                    # (bins * g, n): the interpolation weights of each sampling point on the n pixels
+                    c = first + (torch.arange(bins * g, dtype=torch.float64) + 0.5) * length / (bins * g)
+                    inside = ((c >= -1) & (c <= n)).double()
+                    c = c.clamp(0, n - 1)
+                    low = c.floor().clamp(max=n - 1).long()
+                    frac = c - low
+                    m = torch.zeros(bins * g, n, dtype=torch.float64)
+                    m[torch.arange(bins * g), low] += (1 - frac) * inside
+                    m[torch.arange(bins * g), (low + 1).clamp(max=n - 1)] += frac * inside
+                    return m.reshape(bins, g, n).mean(dim=1)  # (bins, n): the average over a bin's points
+                wy = weights(start[1], size[1], ph, H)
+                wx = weights(start[0], size[0], pw, W)
+                return torch.einsum("ph,chw,qw->cpq", wy, features.double(), wx).to(features.dtype)
+            """,
+    },
+    "grid_anchors": {
+        "loops": """
+            import math
+            def grid_anchors(scales, aspect_ratios, grid_size, stride):
+                H, W = grid_size
+                sy, sx = (stride, stride) if isinstance(stride, int) else stride
+                if not scales or not aspect_ratios or min(scales) <= 0 or min(aspect_ratios) <= 0 or \\
+                        min(H, W, sy, sx) < 1:
+                    raise ValueError("bad arguments")
+                cell = []
+                for r in aspect_ratios:
+                    root = torch.sqrt(torch.tensor(r, dtype=torch.float32))
+                    for s in scales:
+                        s = torch.tensor(s, dtype=torch.float32)
+                        w, h = s / root, s * root
+                        cell.append(torch.round(torch.stack([-w, -h, w, h]) / 2))
+                rows = []
+                for i in range(H):
+                    for j in range(W):
+                        for a in cell:
+                            rows.append(a + torch.tensor([j * sx, i * sy, j * sx, i * sy], dtype=torch.float32))
+                return torch.stack(rows)
+            """,
+        "broadcasting": """
+            def grid_anchors(scales, aspect_ratios, grid_size, stride):
+                s = torch.tensor(list(scales), dtype=torch.float32)
+                r = torch.tensor(list(aspect_ratios), dtype=torch.float32)
+                stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+                if s.numel() == 0 or r.numel() == 0 or bool((s <= 0).any() | (r <= 0).any()) or \\
+                        min(*grid_size, *stride) < 1:
+                    raise ValueError("bad arguments")
+                h = (r.sqrt()[:, None] * s).flatten()
+                w = ((1 / r.sqrt())[:, None] * s).flatten()
+                cell = (torch.stack([-w, -h, w, h], dim=1) / 2).round()  # (k, 4)
+                ys = torch.arange(grid_size[0], dtype=torch.float32) * stride[0]
+                xs = torch.arange(grid_size[1], dtype=torch.float32) * stride[1]
+                shift = torch.stack([xs[None, :].expand(len(ys), -1), ys[:, None].expand(-1, len(xs))], dim=-1)
+                shift = shift.reshape(-1, 2).repeat(1, 2)  # (H * W, 4): x, y, x, y
+                return (shift[:, None] + cell[None]).reshape(-1, 4)
+            """,
+    },
+    "mask_loss": {
+        "binary_cross_entropy_with_logits": """
+            def mask_loss(mask_logits, labels, mask_targets):
+                if mask_logits.ndim != 4 or labels.shape != mask_logits.shape[:1]:
+                    raise ValueError("shapes")
+                if mask_targets.shape != (mask_logits.shape[0], *mask_logits.shape[2:]):
+                    raise ValueError("targets")
+                if labels.numel() == 0:
+                    return mask_logits.sum() * 0
+                if labels.min() < 0 or labels.max() >= mask_logits.shape[1]:
+                    raise ValueError("labels")
+                chosen = mask_logits[torch.arange(len(labels)), labels]
+                return F.binary_cross_entropy_with_logits(chosen, mask_targets.to(chosen.dtype))
+            """,
+        "a loop over the regions, log-sigmoid": """
+            def mask_loss(mask_logits, labels, mask_targets):
+                R, K, M, M2 = mask_logits.shape  # a ValueError unless 4-dimensional
+                if tuple(labels.shape) != (R,) or tuple(mask_targets.shape) != (R, M, M2):
+                    raise ValueError("shapes")
+                total = mask_logits.sum() * 0
+                for r in range(R):
+                    k = int(labels[r])
+                    if not 0 <= k < K:
+                        raise ValueError("label out of range")
+                    x, t = mask_logits[r, k], mask_targets[r].to(mask_logits.dtype)
+                    total = total - (t * F.logsigmoid(x) + (1 - t) * F.logsigmoid(-x)).sum()
+                return total / max(R * M * M2, 1)
+            """,
+    },
+    "average_precision": {
+        "envelope and searchsorted": """
+            def average_precision(scores, is_true_positive, num_gt):
+                scores, tp = np.asarray(scores, dtype=float), np.asarray(is_true_positive, dtype=bool)
+                if scores.ndim != 1 or tp.shape != scores.shape or num_gt < 1 or tp.sum() > num_gt:
+                    raise ValueError("bad input")
+                if scores.size == 0:
+                    return 0.0
+                tp = tp[np.argsort(-scores, kind="stable")]
+                hits = np.cumsum(tp)
+                recall = hits / num_gt
+                precision = hits / np.arange(1, tp.size + 1)
+                for i in range(tp.size - 2, -1, -1):
+                    precision[i] = max(precision[i], precision[i + 1])
+                q = np.zeros(101)
+                idx = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+                q[idx < tp.size] = precision[idx[idx < tp.size]]
+                return float(q.mean())
+            """,
+        "a loop over the recall points": """
+            def average_precision(scores, is_true_positive, num_gt):
+                if np.ndim(scores) != 1 or np.shape(is_true_positive) != np.shape(scores):
+                    raise ValueError("shapes")
+                if num_gt < 1 or np.sum(is_true_positive) > num_gt:
+                    raise ValueError("num_gt")
+                ranked = sorted(zip(scores, is_true_positive), key=lambda pair: -pair[0])
+                curve, hits = [], 0
+                for k, (_, hit) in enumerate(ranked, start=1):
+                    hits += bool(hit)
+                    curve.append((hits / num_gt, hits / k))
+                total = 0.0
+                for r in np.linspace(0, 1, 101):
+                    total += max((p for rec, p in curve if rec >= r), default=0.0)
+                return total / 101
             """,
     },
 }

@@ -43,6 +43,7 @@ def test_every_chapter_with_exercises_has_a_notebook_and_its_exercises():
     assert len(chapter_exercises("02-typology")) == 9
     assert len(chapter_exercises("03-architectures")) == 8
     assert len(chapter_exercises("04-interpretability")) == 7
+    assert len(chapter_exercises("05-mask-rcnn")) == 7
 
 
 @pytest.mark.parametrize("exercise", ALL, ids=IDS)

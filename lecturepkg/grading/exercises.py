@@ -21,6 +21,9 @@ _S03 = "lecturepkg.grading.solutions.ch03"
 _CH04 = "04-interpretability"
 _T04 = "lecturepkg.grading.tests.ch04"
 _S04 = "lecturepkg.grading.solutions.ch04"
+_CH05 = "05-mask-rcnn"
+_T05 = "lecturepkg.grading.tests.ch05"
+_S05 = "lecturepkg.grading.solutions.ch05"
 
 # ---- what the exercises forbid ---------------------------------------------------------
 # Library functions (``"module:attr"``; ``"package:*"``: every function of a package). The
@@ -105,6 +108,15 @@ MAX_POOL_OPS = (
     "torchvision.roi_pool", "torchvision.ps_roi_pool",
 )
 AVG_POOL_OPS = ("aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d")
+DETECTION_OPS = (  # torchvision's compiled box operators (roi_pool is a max pooling, above)
+    "torchvision.nms", "torchvision.qnms", "torchvision.box_iou_rotated",
+    "torchvision.roi_align", "torchvision._roi_align_backward", "torchvision.qroi_align",
+    "torchvision.ps_roi_align", "torchvision._ps_roi_align_backward",
+)
+GRID_SAMPLE_OPS = (
+    "aten.grid_sampler_2d", "aten.grid_sampler_3d", "aten._grid_sampler_2d_cpu_fallback",
+    "aten.cudnn_grid_sampler",
+)
 BATCH_NORM_OPS = (
     "aten.native_batch_norm", "aten._native_batch_norm_legit", "aten._native_batch_norm_legit_functional",
     "aten._native_batch_norm_legit_no_training", "aten._batch_norm_with_update",
@@ -141,6 +153,12 @@ OP_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("batch normalisation: what F.batch_norm, F.instance_norm and nn.BatchNorm* run",
      "PyTorch's batch normalisation, what `torch.nn.functional.batch_norm`, `instance_norm` and "
      "`nn.BatchNorm*` layers run", BATCH_NORM_OPS),
+    ("torchvision's compiled box operators: what torchvision.ops.nms, batched_nms, roi_align, "
+     "ps_roi_align, RoIAlign layers and box_iou_rotated run",
+     "torchvision's compiled box operators, what `torchvision.ops.nms`, `batched_nms`, `roi_align`, "
+     "`ps_roi_align`, `RoIAlign` layers and `torch.ops.torchvision.*` run", DETECTION_OPS),
+    ("bilinear sampling at given points: what F.grid_sample runs",
+     "PyTorch's sampling at given points, what `torch.nn.functional.grid_sample` runs", GRID_SAMPLE_OPS),
 )
 
 # Chapter 3: the course's own blocks and networks, torchvision's networks, and what counts
@@ -159,6 +177,11 @@ _CENTER_CROP = (
 _EXPLAINERS = ("captum:*", "pytorch_grad_cam:*", "lime:*", "lecturepkg.interpret:*")
 _LINEAR_MODELS = ("sklearn.linear_model._ridge:*", "sklearn.linear_model._base:*", "sklearn.kernel_ridge:*",
                   "scipy.optimize:lsq_linear")
+
+# Chapter 5: torchvision's detection code (box operators, box coder, anchors, losses) and
+# the course's own, and COCO's evaluation (a test oracle, where installed).
+_DETECTION = ("torchvision.ops:*", "torchvision.models.detection:*", "lecturepkg.detection:*")
+_COCO_EVAL = ("pycocotools:*",)
 
 # What an honest vectorised answer may use, shown on the pages beside the forbidden lists.
 _WINDOWS_ALLOWED = ("numpy.lib.stride_tricks.sliding_window_view", "numpy.lib.stride_tricks.as_strided",
@@ -354,6 +377,51 @@ EXERCISES: dict[str, Exercise] = {
             forbidden=_EXPLAINERS, forbid_autograd=True,
             allowed=("torch.argsort (stable=True)", "torch.softmax", "numpy.trapezoid"),
         ),
+        # ---- chapter 5: case study, Mask R-CNN ----------------------------------------------
+        Exercise(
+            name="box_iou", chapter=_CH05, title="Intersection over union of two sets of boxes",
+            tests=f"{_T05}.test_box_iou", reference=f"{_S05}:box_iou",
+            forbidden=_DETECTION, forbidden_ops=DETECTION_OPS,
+            allowed=("torch.maximum", "torch.minimum", "Tensor.clamp", "broadcasting with None axes"),
+        ),
+        Exercise(
+            name="decode_boxes", chapter=_CH05, title="Decoding box regression offsets",
+            tests=f"{_T05}.test_decode_boxes", reference=f"{_S05}:decode_boxes",
+            forbidden=_DETECTION, forbidden_ops=DETECTION_OPS,
+            allowed=("torch.exp", "Tensor.clamp", "torch.stack"),
+        ),
+        Exercise(
+            name="nms", chapter=_CH05, title="Greedy non-maximum suppression",
+            tests=f"{_T05}.test_nms", reference=f"{_S05}:nms",
+            forbidden=_DETECTION, forbidden_ops=DETECTION_OPS,
+            allowed=("torch.argsort", "a Python loop over the boxes"),
+        ),
+        Exercise(
+            # bilinear sampling is the exercise: grid_sample is out, indexing is not
+            name="roi_align_single", chapter=_CH05, title="RoIAlign of one region by bilinear sampling",
+            tests=f"{_T05}.test_roi_align_single", reference=f"{_S05}:roi_align_single",
+            forbidden=_DETECTION, forbidden_ops=DETECTION_OPS + MAX_POOL_OPS + GRID_SAMPLE_OPS,
+            allowed=("indexing with integer tensors", "Tensor.floor", "Tensor.mean"),
+        ),
+        Exercise(
+            name="grid_anchors", chapter=_CH05, title="Anchors at every position of a feature map",
+            tests=f"{_T05}.test_grid_anchors", reference=f"{_S05}:grid_anchors",
+            forbidden=_DETECTION, forbidden_ops=DETECTION_OPS,
+            allowed=("torch.meshgrid", "torch.round", "broadcasting with None axes"),
+        ),
+        Exercise(
+            name="mask_loss", chapter=_CH05, title="The mask loss on the true class only",
+            tests=f"{_T05}.test_mask_loss", reference=f"{_S05}:mask_loss",
+            forbidden=_DETECTION, forbidden_ops=DETECTION_OPS,
+            allowed=("torch.nn.functional.binary_cross_entropy_with_logits", "indexing with integer tensors"),
+        ),
+        Exercise(
+            name="average_precision", chapter=_CH05, title="COCO's 101-point average precision",
+            tests=f"{_T05}.test_average_precision", reference=f"{_S05}:average_precision",
+            forbidden=_DETECTION + _COCO_EVAL, forbidden_ops=DETECTION_OPS,
+            allowed=("numpy.argsort (kind='stable')", "numpy.cumsum", "numpy.maximum.accumulate",
+                     "numpy.searchsorted"),
+        ),
     ]
 }
 
@@ -370,7 +438,7 @@ _AUTOGRAD_TEXT = ("autograd: no backward pass (`Tensor.backward`, `torch.autogra
                   "`torch.func.grad/vjp/jacrev`, `torch.autograd.functional`) and no forward-mode AD "
                   "(`torch.func.jvp/jacfwd`, `torch.autograd.forward_ad`)")
 _LIBRARIES = {"numpy": "NumPy", "scipy": "SciPy", "skimage": "scikit-image", "torch": "PyTorch",
-              "lecturepkg": "the course package"}
+              "lecturepkg": "the course package", "torchvision": "torchvision", "pycocotools": "pycocotools"}
 
 
 class ForbiddenList:

@@ -1,0 +1,1 @@
+"""Grading tests of chapter 5, "Case study: Mask R-CNN"."""
