@@ -24,6 +24,10 @@ from lecturepkg.detection.coco_eval import (
     match_detections, rle_decode, rle_encode,
 )
 from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool
+from lecturepkg.detection.mask_rcnn import (
+    MaskRCNN, Res5Head, load_torchvision_state_dict, maskrcnn_resnet50_c4, maskrcnn_resnet50_fpn,
+)
+from lecturepkg.detection.masks import paste_masks_in_image
 from lecturepkg.detection.matcher import Matcher
 from lecturepkg.detection.multiscale import MultiScaleRoIAlign, fpn_levels, infer_scale
 from lecturepkg.detection.roi_ops import bilinear_sample, roi_align, roi_pool
@@ -38,6 +42,7 @@ from lecturepkg.detection.shapes import (
     to_coco_results,
 )
 from lecturepkg.detection.suppression import batched_nms, nms
+from lecturepkg.detection.transform import GeneralizedRCNNTransform, ImageList, resize_boxes
 
 __all__: list[str] = [
     # box operations and RoI pooling (torchvision.ops)
@@ -54,6 +59,10 @@ __all__: list[str] = [
     # box and mask heads (torchvision.models.detection.roi_heads)
     "TwoMLPHead", "FastRCNNPredictor", "MaskRCNNHeads", "MaskRCNNPredictor",
     "fastrcnn_loss", "project_masks_on_boxes", "maskrcnn_loss", "RoIHeads",
+    # the whole model: transform, mask pasting, Mask R-CNN (torchvision.models.detection)
+    "ImageList", "resize_boxes", "GeneralizedRCNNTransform", "paste_masks_in_image",
+    "MaskRCNN", "maskrcnn_resnet50_fpn", "load_torchvision_state_dict", "Res5Head",
+    "maskrcnn_resnet50_c4",
     # data: synthetic shapes and COCO's format (shapes); COCO-style AP (coco_eval)
     "SHAPE_CLASSES", "Shape", "ShapesDataset", "random_shapes", "draw_shapes",
     "collate_detections", "to_coco", "to_coco_results",
