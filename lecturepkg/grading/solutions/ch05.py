@@ -74,7 +74,8 @@ def box_iou(boxes1, boxes2):
     return intersection / (area1[:, None] + area2[None, :] - intersection)
 
 
-def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=math.log(1000.0 / 16)):
+def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0),
+                 bbox_xform_clip=math.log(1000.0 / 16)):
     """Apply the box regression offsets of Faster R-CNN to boxes, as
     ``BoxCoder(weights, bbox_xform_clip).decode_single`` of torchvision does.
 
@@ -118,10 +119,10 @@ def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip
     import torch
 
     if not isinstance(boxes, torch.Tensor) or boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"boxes must be a tensor of shape (N, 4), got {tuple(getattr(boxes, 'shape', ()))}")
-    if not isinstance(rel_codes, torch.Tensor) or tuple(rel_codes.shape) != tuple(boxes.shape):
-        raise ValueError(f"rel_codes must be a tensor of shape {tuple(boxes.shape)} like boxes, got "
-                         f"{tuple(getattr(rel_codes, 'shape', ()))}")
+        raise ValueError(f"boxes must be a tensor (N, 4), got shape {getattr(boxes, 'shape', None)}")
+    if not isinstance(rel_codes, torch.Tensor) or rel_codes.shape != boxes.shape:
+        raise ValueError(f"rel_codes must be a tensor of the shape of boxes, {tuple(boxes.shape)}, "
+                         f"got {getattr(rel_codes, 'shape', None)}")
     if len(weights) != 4:
         raise ValueError(f"weights must hold 4 numbers (wx, wy, ww, wh), got {weights!r}")
     wx, wy, ww, wh = (float(w) for w in weights)
@@ -174,10 +175,10 @@ def nms(boxes, scores, iou_threshold):
     import torch
 
     if not isinstance(boxes, torch.Tensor) or boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"boxes must be a tensor of shape (N, 4), got {tuple(getattr(boxes, 'shape', ()))}")
-    if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (boxes.shape[0],):
-        raise ValueError(f"scores must be a tensor of shape ({boxes.shape[0]},), one per box, got "
-                         f"{tuple(getattr(scores, 'shape', ()))}")
+        raise ValueError(f"boxes must be a tensor (N, 4), got shape {getattr(boxes, 'shape', None)}")
+    if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (len(boxes),):
+        raise ValueError(f"scores must be a tensor of shape ({len(boxes)},), one per box, "
+                         f"got {getattr(scores, 'shape', None)}")
     x1, y1, x2, y2 = boxes.unbind(dim=1)  # each (N,)
     areas = (x2 - x1) * (y2 - y1)
     order = torch.argsort(scores, descending=True)
@@ -195,7 +196,8 @@ def nms(boxes, scores, iou_threshold):
     return torch.tensor(keep, dtype=torch.int64)
 
 
-def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=False):
+def roi_align_single(features, box, output_size, spatial_scale=1.0,
+                     sampling_ratio=2, aligned=False):
     """RoIAlign (He et al. 2017) of one region on one feature map, as
     ``torchvision.ops.roi_align`` computes it.
 
@@ -250,12 +252,13 @@ def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_rat
     import torch
 
     if not isinstance(features, torch.Tensor) or features.ndim != 3:
-        raise ValueError(f"features must be a tensor (C, H, W), got shape {tuple(getattr(features, 'shape', ()))}")
+        raise ValueError(f"features must be a tensor (C, H, W), got shape {getattr(features, 'shape', None)}")
     if not isinstance(box, torch.Tensor) or tuple(box.shape) != (4,):
-        raise ValueError(f"box must be a tensor of shape (4,), got {tuple(getattr(box, 'shape', ()))}")
+        raise ValueError(f"box must be a tensor of shape (4,), got {getattr(box, 'shape', None)}")
     ph, pw = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     if ph < 1 or pw < 1 or sampling_ratio < 1:
-        raise ValueError(f"output_size and sampling_ratio must be >= 1, got {output_size!r} and {sampling_ratio!r}")
+        raise ValueError(f"output_size and sampling_ratio must be >= 1, got {output_size!r} "
+                         f"and {sampling_ratio!r}")
     C, H, W = features.shape
     offset = 0.5 if aligned else 0.0
     x1, y1, x2, y2 = (float(v) * spatial_scale - offset for v in box)
@@ -283,7 +286,8 @@ def roi_align_single(features, box, output_size, spatial_scale=1.0, sampling_rat
     samples = 0.0
     for rows, wy in ((y_low, wy_low), (y_high, wy_high)):
         for cols, wx in ((x_low, wx_low), (x_high, wx_high)):
-            samples = samples + f[:, rows][:, :, cols] * (wy[:, None] * wx[None, :])  # (C, ph*g, pw*g)
+            # (C, ph * g, pw * g): one of the four neighbours of every point, weighted
+            samples = samples + f[:, rows][:, :, cols] * (wy[:, None] * wx[None, :])
     bins = samples.reshape(C, ph, g, pw, g).mean(dim=(2, 4))  # (C, ph, pw)
     return bins.to(features.dtype)
 
@@ -337,17 +341,19 @@ def grid_anchors(scales, aspect_ratios, grid_size, stride):
     scales = torch.as_tensor(scales, dtype=torch.float32).reshape(-1)  # (S,)
     ratios = torch.as_tensor(aspect_ratios, dtype=torch.float32).reshape(-1)  # (R,)
     if len(scales) == 0 or len(ratios) == 0 or (scales <= 0).any() or (ratios <= 0).any():
-        raise ValueError(f"scales and aspect_ratios must be positive and not empty, got {scales.tolist()} "
-                         f"and {ratios.tolist()}")
+        raise ValueError(f"scales and aspect_ratios must be positive and not empty, got "
+                         f"{scales.tolist()} and {ratios.tolist()}")
     H, W = grid_size
     stride_y, stride_x = (stride, stride) if isinstance(stride, int) else tuple(stride)
     if min(H, W) < 1 or min(stride_y, stride_x) < 1:
         raise ValueError(f"grid_size and stride must be >= 1, got {grid_size!r} and {stride!r}")
     height_factor = torch.sqrt(ratios)  # (R,)
-    widths = ((1 / height_factor)[:, None] * scales[None, :]).reshape(-1)  # (R * S,), ratio-major
+    # (R * S,), ratio by ratio and, for each ratio, scale by scale
+    widths = ((1 / height_factor)[:, None] * scales[None, :]).reshape(-1)
     heights = (height_factor[:, None] * scales[None, :]).reshape(-1)
     cell = (torch.stack([-widths, -heights, widths, heights], dim=1) / 2).round()  # (k, 4)
-    ys, xs = torch.meshgrid(torch.arange(H) * stride_y, torch.arange(W) * stride_x, indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(H) * stride_y, torch.arange(W) * stride_x,
+                            indexing="ij")  # each (H, W)
     xs, ys = xs.reshape(-1), ys.reshape(-1)  # (H * W,), row by row
     shifts = torch.stack([xs, ys, xs, ys], dim=1).to(torch.float32)  # (H * W, 4)
     return (shifts[:, None, :] + cell[None, :, :]).reshape(-1, 4)  # (H * W * k, 4)
@@ -399,7 +405,7 @@ def mask_loss(mask_logits, labels, mask_targets):
                          f"{tuple(getattr(mask_logits, 'shape', ()))}")
     R, K, M, M2 = mask_logits.shape
     if not isinstance(labels, torch.Tensor) or tuple(labels.shape) != (R,):
-        raise ValueError(f"labels must be a tensor of shape ({R},), got {tuple(getattr(labels, 'shape', ()))}")
+        raise ValueError(f"labels must be a tensor of shape ({R},), got {getattr(labels, 'shape', None)}")
     if not isinstance(mask_targets, torch.Tensor) or tuple(mask_targets.shape) != (R, M, M2):
         raise ValueError(f"mask_targets must be a tensor of shape {(R, M, M2)}, got "
                          f"{tuple(getattr(mask_targets, 'shape', ()))}")
@@ -458,15 +464,18 @@ def average_precision(scores, is_true_positive, num_gt):
         raise ValueError(f"scores must be 1-dimensional and is_true_positive of its shape, got "
                          f"{scores.shape} and {hits.shape}")
     if num_gt < 1 or hits.sum() > num_gt:
-        raise ValueError(f"num_gt must be >= 1 and at least the number of true positives, got {num_gt}")
+        raise ValueError(f"num_gt must be >= 1 and at least the number of true positives, "
+                         f"got {num_gt}")
     if len(scores) == 0:
         return 0.0
     order = np.argsort(-scores, kind="stable")
     tp = np.cumsum(hits[order])  # (D,)
     recall = tp / num_gt
     precision = tp / np.arange(1, len(scores) + 1)
-    precision = np.maximum.accumulate(precision[::-1])[::-1]  # best precision at this recall or more
+    # the best precision at this recall or a higher one
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
     thresholds = np.linspace(0, 1, 101)
     first = np.searchsorted(recall, thresholds, side="left")  # first k with recall >= r
-    interpolated = np.where(first < len(precision), precision[np.minimum(first, len(scores) - 1)], 0.0)
+    reached = first < len(scores)
+    interpolated = np.where(reached, precision[np.minimum(first, len(scores) - 1)], 0.0)
     return float(interpolated.mean())
