@@ -51,6 +51,8 @@ TRAIN = dict(min_size=(64, 80), max_size=112, rpn_pre_nms_top_n_train=200,
 LOSSES = {"loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness",
           "loss_rpn_box_reg"}
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(autouse=True)
 def _seed():

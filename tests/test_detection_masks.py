@@ -14,6 +14,8 @@ from lecturepkg.detection.masks import paste_masks_in_image
 
 H, W = 37, 52
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -19,6 +19,8 @@ from lecturepkg.detection.transform import GeneralizedRCNNTransform, ImageList, 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 SIZES = [(3, 45, 70), (3, 83, 52), (3, 64, 64)]
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -364,7 +364,7 @@ def maskrcnn_resnet50_fpn(
 
 
 def _old_mask_head_keys(key: str) -> str:
-    """Rename torchvision's old mask-head key ``mask_fcn<i>.<p>`` (before 0.13) to ``<i-1>.0.<p>``."""
+    """Rename an old mask-head key ``mask_fcn<i>.<p>`` (torchvision < 0.13) to ``<i-1>.0.<p>``."""
     head, sep, rest = key.partition("mask_head.mask_fcn")
     if not sep:
         return key
