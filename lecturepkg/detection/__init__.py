@@ -19,10 +19,14 @@ from lecturepkg.detection.box_coder import BoxCoder
 from lecturepkg.detection.boxes import (
     box_area, box_convert, box_iou, clip_boxes_to_image, remove_small_boxes,
 )
+from lecturepkg.detection.checkpoint import (
+    load_checkpoint, load_pretrained_shapes, load_weights, save_checkpoint, save_weights,
+)
 from lecturepkg.detection.coco_eval import (
     CocoEvaluation, box_iou_xywh, coco_evaluate, interpolated_precision, mask_iou,
     match_detections, rle_decode, rle_encode,
 )
+from lecturepkg.detection.configs import GPU, TINY, CONFIGS, TrainConfig, build_model, get_config
 from lecturepkg.detection.fpn import ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool
 from lecturepkg.detection.mask_rcnn import (
     MaskRCNN, Res5Head, load_torchvision_state_dict, maskrcnn_resnet50_c4, maskrcnn_resnet50_fpn,
@@ -42,6 +46,9 @@ from lecturepkg.detection.shapes import (
     to_coco_results,
 )
 from lecturepkg.detection.suppression import batched_nms, nms
+from lecturepkg.detection.train import (
+    LOSS_NAMES, TrainResult, evaluate_detector, shapes_data, train_mask_rcnn,
+)
 from lecturepkg.detection.transform import GeneralizedRCNNTransform, ImageList, resize_boxes
 
 __all__: list[str] = [
@@ -68,4 +75,9 @@ __all__: list[str] = [
     "collate_detections", "to_coco", "to_coco_results",
     "rle_encode", "rle_decode", "box_iou_xywh", "mask_iou", "match_detections",
     "interpolated_precision", "coco_evaluate", "CocoEvaluation",
+    # training on the shapes: configurations, the loop, checkpoints (configs, train, checkpoint)
+    "TrainConfig", "TINY", "GPU", "CONFIGS", "get_config", "build_model",
+    "LOSS_NAMES", "TrainResult", "train_mask_rcnn", "evaluate_detector", "shapes_data",
+    "save_checkpoint", "load_checkpoint", "save_weights", "load_weights",
+    "load_pretrained_shapes",
 ]

@@ -1,0 +1,240 @@
+"""Training Mask R-CNN on the shapes: schedule, log, checkpoints and resume, CLI, DDP.
+
+Oracles: the loss of a fixed held-out batch measured before and after training (it must
+fall); an uninterrupted run (a run stopped and resumed from its checkpoint must end with
+bit-identical weights and log); ``lr_factor`` written out by hand from the paper's
+schedule (warmup, 10x drop at 3/4); two processes of ``DistributedDataParallel`` on the gloo
+backend (their replicas must stay identical and move away from the initial weights).
+Runs use a test-only setting of the tiny configuration (64-pixel images, 2 images per
+iteration, a few proposals) so the whole file takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from lecturepkg.detection.checkpoint import load_checkpoint, load_weights
+from lecturepkg.detection.configs import GPU, TINY, TrainConfig, build_model, get_config, lr_factor
+from lecturepkg.detection.train import LOSS_NAMES, main, shapes_data, train_mask_rcnn
+from lecturepkg.detection.shapes import collate_detections
+
+# the test-only setting: small images, batches and proposal counts
+SMALL = dict(image_size=64, batch_size=2, rpn_pre_nms_top_n_train=100,
+             rpn_post_nms_top_n_train=50, rpn_pre_nms_top_n_test=50, rpn_post_nms_top_n_test=25,
+             rpn_batch_size_per_image=32, box_batch_size_per_image=16, warmup_iterations=2,
+             log_every=1, checkpoint_every=2)
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+
+
+@pytest.fixture(autouse=True)
+def _threads(one_torch_thread):
+    yield
+
+
+def fixed_batch_loss(model, config) -> float:
+    """The summed loss of 4 held-out images, with the samplers seeded."""
+    images, targets = collate_detections(list(shapes_data(config, config.eval_seed, 4)))
+    model.train()
+    torch.manual_seed(123)
+    with torch.no_grad():
+        losses = model(images, targets)
+    return float(sum(losses.values()))
+
+
+def test_training_lowers_the_loss_of_a_held_out_batch_and_logs_every_term():
+    config = get_config("tiny", iterations=12, **SMALL)
+    torch.manual_seed(0)
+    before = fixed_batch_loss(build_model(config), config)
+    result = train_mask_rcnn(config, None, seed=0, eval_images=0, show_progress=False)
+    assert result.evaluation is None and not result.model.training
+    after = fixed_batch_loss(result.model, config)
+    assert after < 0.75 * before, (before, after)
+
+    assert [e["iteration"] for e in result.log] == list(range(1, 13))
+    for e in result.log:
+        assert set(e) == {"iteration", "lr", "loss", *LOSS_NAMES, "images", "seconds"}
+        assert e["loss"] == pytest.approx(sum(e[name] for name in LOSS_NAMES))
+        assert e["images"] == 2 * e["iteration"]
+        assert e["lr"] == pytest.approx(config.lr_at(e["iteration"] - 1))
+
+
+def test_schedule_is_warmup_then_a_tenfold_drop_at_three_quarters():
+    config = get_config("tiny", iterations=400, warmup_iterations=100, warmup_factor=0.001,
+                        lr=0.02)
+    assert lr_factor(config, 0) == pytest.approx(0.001)
+    assert lr_factor(config, 50) == pytest.approx(0.001 * 0.5 + 0.5)
+    assert [lr_factor(config, i) for i in (100, 299)] == [1.0, 1.0]
+    assert [config.lr_at(i) for i in (300, 399)] == pytest.approx([0.002, 0.002])
+    # the paper: 160k iterations, lr 0.02 dropped to 0.002 at 120k
+    paper = get_config("tiny", iterations=160_000, warmup_iterations=0, lr=0.02)
+    assert paper.lr_at(119_999) == pytest.approx(0.02)
+    assert paper.lr_at(120_000) == pytest.approx(0.002)
+    for c in (TINY, GPU):
+        assert (c.momentum, c.weight_decay, c.lr_steps, c.lr_gamma) == (0.9, 1e-4, (0.75,), 0.1)
+
+
+def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
+    kwargs = dict(iterations=5, seed=3, eval_images=2, show_progress=False, **SMALL)
+    whole = train_mask_rcnn("tiny", tmp_path / "whole", **kwargs)
+    first = train_mask_rcnn("tiny", tmp_path / "cut", stop_after=3, **kwargs)
+    assert first.iteration == 3 and first.evaluation is None
+    assert not (tmp_path / "cut" / "model.pt").exists()
+    resumed = train_mask_rcnn("tiny", tmp_path / "cut", resume=True, **kwargs)
+    assert resumed.iteration == 5
+
+    a = load_checkpoint(tmp_path / "whole" / "model.pt")["model"]
+    b = load_checkpoint(tmp_path / "cut" / "model.pt")["model"]
+    assert list(a) == list(b)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    strip = [{k: v for k, v in e.items() if k != "seconds"} for e in whole.log]
+    assert [{k: v for k, v in e.items() if k != "seconds"} for e in resumed.log] == strip
+    on_disk = (tmp_path / "cut" / "log.jsonl").read_text().splitlines()
+    assert [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+            for line in on_disk] == strip
+    assert resumed.evaluation == whole.evaluation
+    saved = json.loads((tmp_path / "cut" / "eval.json").read_text())
+    for iou_type in ("bbox", "segm"):
+        assert set(saved[iou_type]) >= {"AP", "AP50", "AP75"}
+        assert saved[iou_type] == whole.evaluation[iou_type]
+
+    # a different seed (or configuration) cannot resume this run
+    with pytest.raises(ValueError, match="another run"):
+        train_mask_rcnn("tiny", tmp_path / "cut", resume=True,
+                        **{**kwargs, "seed": 4})
+
+
+def test_checkpoints_rebuild_the_model_and_its_config(tmp_path):
+    result = train_mask_rcnn("tiny", tmp_path, iterations=2, seed=1, eval_images=0,
+                             show_progress=False, **SMALL)
+    model, config = load_weights(tmp_path / "model.pt")
+    assert config == result.config and not model.training
+    ours = result.model.state_dict()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, ours[key]), key
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["iteration"] == 2 and state["seed"] == 1
+    assert set(state) >= {"model", "optimizer", "scheduler", "scaler", "rng", "config"}
+    with pytest.raises(ValueError, match="weights only"):
+        load_checkpoint(tmp_path / "model.pt", optimizer=torch.optim.SGD(
+            model.parameters(), lr=0.1))
+    with pytest.raises(FileNotFoundError, match="path"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(config="huge"), ValueError, "name must be one of"),
+    (dict(seed=TINY.eval_seed), ValueError, "seed must differ"),
+    (dict(seed=-1), ValueError, "seed must be an int"),
+    (dict(iterations=0), ValueError, "iterations must be a positive int"),
+    (dict(eval_images=-1), ValueError, "eval_images"),
+    (dict(stop_after=0), ValueError, "stop_after"),
+    (dict(resume=True), ValueError, "resume=True needs an out_dir"),
+    (dict(device="tpu"), RuntimeError, "Expected one of|device"),
+    (dict(unknown_field=1), ValueError, "unknown_field"),
+])
+def test_bad_arguments_raise(kwargs, error, match):
+    kwargs = {"config": "tiny", **kwargs}
+    with pytest.raises(error, match=match):
+        train_mask_rcnn(kwargs.pop("config"), None, show_progress=False, **kwargs)
+
+
+def test_configs_are_frozen_and_checked():
+    with pytest.raises(Exception, match="cannot assign"):
+        TINY.lr = 1.0
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        TrainConfig(name="x", backbone="vgg")
+    with pytest.raises(ValueError, match="lr_steps"):
+        TrainConfig(name="x", lr_steps=(1.5,))
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        build_model("tiny")
+
+
+def test_cli_help_and_a_two_iteration_run(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:  # the parser of ``python -m ... --help``
+        main(["--help"])
+    assert stopped.value.code == 0
+    help_text = capsys.readouterr().out
+    for option in ("--config", "--out", "--iterations", "--resume", "--device", "--seed",
+                   "--eval-images"):
+        assert option in help_text
+    args = ["--config", "tiny", "--out", str(tmp_path), "--iterations", "2", "--seed", "5",
+            "--device", "cpu", "--eval-images", "2", "--batch-size", "2", "--threads", "1",
+            "--no-progress"]
+    command = [sys.executable, "-m", "lecturepkg.detection.train"]
+    run = subprocess.run(command + args, capture_output=True, text=True, env=ENV)
+    assert run.returncode == 0, run.stderr
+    assert "mask AP" in run.stdout
+    first_line = (tmp_path / "command.txt").read_text().splitlines()[0]
+    assert first_line == "python -m lecturepkg.detection.train " + " ".join(args)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["iteration"] == 2
+    evaluation = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluation["images"] == 2 and evaluation["seed"] == 5
+    _, config = load_weights(tmp_path / "model.pt")
+    assert config == get_config("tiny", iterations=2, batch_size=2)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world_size: int, port: int, folder: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=world_size)
+    try:
+        out = os.path.join(folder, "run") if rank == 0 else None
+        result = train_mask_rcnn("tiny", out, iterations=3, seed=2, eval_images=0,
+                                 show_progress=False, device="cpu", **SMALL)
+        torch.save({"model": result.model.state_dict(), "log": result.log},
+                   os.path.join(folder, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_replicas_on_two_gloo_processes_stay_identical(tmp_path):
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    config = get_config("tiny", iterations=3, **SMALL)
+    torch.manual_seed(2)
+    initial = build_model(config).state_dict()
+    moved = 0
+    for key, value in r0["model"].items():  # parameters and batch-norm statistics
+        assert torch.equal(value, r1["model"][key]), key
+        moved += not torch.equal(value, initial[key])
+    assert moved > 0.9 * len(initial)  # nearly every tensor changed (not num_batches_tracked)
+    # both ranks log the mean over the processes; the rate is doubled (linear scaling)
+    assert r0["log"] == [{**e, "seconds": r0["log"][i]["seconds"]}
+                         for i, e in enumerate(r1["log"])]
+    assert [e["lr"] for e in r0["log"]] == pytest.approx(
+        [2 * config.lr_at(i) for i in range(3)])
+    assert [e["images"] for e in r0["log"]] == [4, 8, 12]
+    assert (tmp_path / "run" / "model.pt").is_file()
+
+
+def test_the_gpu_config_builds_a_resnet50_fpn_mask_rcnn_that_trains():
+    config = get_config("gpu", image_size=64)
+    assert (config.backbone, config.batch_size, config.amp) == ("resnet50", 16, True)
+    torch.manual_seed(0)
+    model = build_model(config)
+    assert model.backbone.out_channels == 256
+    assert model.backbone.body.layer4[0].conv3.out_channels == 2048  # ResNet-50's C5
+    trainable = [p.requires_grad for p in model.backbone.parameters()]
+    assert all(trainable)  # from scratch: every stage and its batch norms train
+    images, targets = collate_detections(list(shapes_data(config, 0, 2)))
+    losses = model(images, targets)
+    assert set(losses) == set(LOSS_NAMES)
+    assert all(torch.isfinite(v) for v in losses.values())
