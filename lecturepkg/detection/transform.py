@@ -45,7 +45,7 @@ class ImageList:
 
     Attributes
     ----------
-    tensors : Tensor
+    tensors : torch.Tensor
         ``(N, C, H, W)``, the images zero-padded to a common size.
     image_sizes : list of (int, int)
         ``(h, w)`` of each image inside the batch.
