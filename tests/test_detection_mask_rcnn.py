@@ -44,7 +44,7 @@ from lecturepkg.detection.mask_rcnn import (
 DTYPE = torch.float64
 K = 3  # classes including the background
 EVAL = dict(min_size=128, max_size=192, box_score_thresh=0.0, rpn_pre_nms_top_n_test=200,
-            rpn_post_nms_top_n_test=50, box_detections_per_img=20)
+            rpn_post_nms_top_n_test=15)  # at most 15 x (K - 1) = 30 detections per image
 TRAIN = dict(min_size=(64, 80), max_size=112, rpn_pre_nms_top_n_train=200,
              rpn_post_nms_top_n_train=40, rpn_batch_size_per_image=64,
              box_batch_size_per_image=32, box_positive_fraction=0.5)
@@ -99,12 +99,13 @@ def fpn_pair(batch, **kwargs):
     return theirs, mine
 
 
-def assert_same_detections(got, expected, batch, per_image):
+def assert_same_detections(got, expected, batch, at_least):
     assert len(got) == len(expected)
     for g, e, image in zip(got, expected, batch):
         assert set(g) == set(e) == {"boxes", "labels", "scores", "masks"}
-        assert len(e["boxes"]) == per_image  # nothing dropped by a score threshold
-        assert e["masks"].shape == (per_image, 1, *image.shape[-2:])
+        d = len(e["boxes"])
+        assert d >= at_least
+        assert e["masks"].shape == (d, 1, *image.shape[-2:])
         torch.testing.assert_close(g["labels"], e["labels"], rtol=0, atol=0)
         for key in ["boxes", "scores", "masks"]:
             torch.testing.assert_close(g[key], e[key], rtol=1e-9, atol=1e-9)
@@ -117,7 +118,9 @@ def test_fpn_model_equals_torchvisions_in_evaluation():
     with torch.no_grad():
         expected = theirs(batch)
         got = mine(batch)
-    assert_same_detections(got, expected, batch, EVAL["box_detections_per_img"])
+    # every detection kept: no score threshold, and fewer than the 100 allowed per image
+    assert_same_detections(got, expected, batch, at_least=10)
+    assert all(len(e["boxes"]) < 100 for e in expected)
     labels = torch.cat([e["labels"] for e in expected])
     scores = torch.cat([e["scores"] for e in expected])
     assert set(labels.tolist()) == {1, 2}  # both classes detected
@@ -214,7 +217,7 @@ def test_c4_model_equals_the_same_architecture_built_from_torchvisions_parts():
     with torch.no_grad():
         expected = theirs(batch)
         got = mine(batch)
-    assert_same_detections(got, expected, batch, C4_EVAL["box_detections_per_img"])
+    assert_same_detections(got, expected, batch, at_least=C4_EVAL["box_detections_per_img"])
     assert torch.cat([e["scores"] for e in expected]).std() > 0.01
 
 
