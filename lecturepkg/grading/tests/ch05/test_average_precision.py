@@ -10,7 +10,7 @@ Python sums. CI also checks the reference solution against pycocotools' ``COCOev
 import numpy as np
 import pytest
 
-from lecturepkg.grading.feedback import GradingFailure, expect_array, expect_raises
+from lecturepkg.grading.feedback import GradingFailure, expect_raises
 from lecturepkg.grading.runtime import input_rng
 
 EXERCISE = "average_precision"
@@ -29,7 +29,8 @@ def oracle(scores, is_true_positive, num_gt):
 def expect_ap(result, expected, what):
     if not isinstance(result, (float, np.floating)):
         raise GradingFailure(f"{what} should be a float, but your function returned a {type(result).__name__}")
-    expect_array(np.array(float(result)), np.array(expected), what=what)
+    if not np.isclose(float(result), expected, rtol=1e-10, atol=1e-12):
+        raise GradingFailure(f"{what}: expected {expected:.6f}, got {float(result):.6f}")
 
 
 def random_case(rng, D, num_gt, quality):
