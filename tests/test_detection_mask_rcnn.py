@@ -221,6 +221,32 @@ def test_c4_model_equals_the_same_architecture_built_from_torchvisions_parts():
     assert torch.cat([e["scores"] for e in expected]).std() > 0.01
 
 
+def test_c4_model_trains_as_the_same_architecture_built_from_torchvisions_parts():
+    kwargs = dict(min_size=64, max_size=96, rpn_pre_nms_top_n_train=100,
+                  rpn_post_nms_top_n_train=10, rpn_batch_size_per_image=32,
+                  box_batch_size_per_image=4, box_positive_fraction=0.5)
+    batch = images(((3, 60, 80), (3, 70, 50)))
+    mine = maskrcnn_resnet50_c4(num_classes=K, **kwargs).to(DTYPE)
+    perturb_(mine, rpn_std=0.01)
+    theirs = torchvision_c4(K, **kwargs).to(DTYPE)
+    theirs.load_state_dict(mine.state_dict(), strict=True)
+    theirs.train(), mine.train()
+    targets = targets_for(batch)
+    torch.manual_seed(3)
+    expected = theirs(batch, clone(targets))
+    torch.manual_seed(3)
+    got = mine(batch, clone(targets))
+    assert set(got) == set(expected) == LOSSES
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=1e-9, atol=1e-12)
+    # the shared res5 gets the gradients of both branches, equal in both models
+    res5_t = list(theirs.roi_heads.box_head.res5.parameters())
+    res5_m = list(mine.roi_heads.box_head.res5.parameters())
+    for a, b in zip(torch.autograd.grad(sum(expected.values()), res5_t),
+                    torch.autograd.grad(sum(got.values()), res5_m)):
+        torch.testing.assert_close(b, a, rtol=1e-7, atol=1e-10)
+
+
 def test_c4_shapes_are_the_papers():
     model = maskrcnn_resnet50_c4(num_classes=81, min_size=64, max_size=64,
                                  rpn_post_nms_top_n_test=3, box_score_thresh=0.0,

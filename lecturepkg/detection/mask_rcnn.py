@@ -73,7 +73,7 @@ FPN_LEVELS = ["0", "1", "2", "3"]
 
 
 def _default_anchor_generator() -> AnchorGenerator:
-    """torchvision's anchors for FPN: one size per level (32 to 512), three ratios each."""
+    """torchvision's anchors for FPN, one size per level (32 to 512) and three ratios."""
     sizes = ((32,), (64,), (128,), (256,), (512,))
     return AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
 
@@ -224,7 +224,7 @@ class MaskRCNN(nn.Module):
     # ------------------------------------------------------------------ checks
     @staticmethod
     def _check_target(i: int, target: Any, image: torch.Tensor) -> None:
-        """One image's target: boxes (M, 4) float, labels (M,) int64, masks (M, H, W) uint8."""
+        """Check one image's target (boxes (M, 4) float, labels (M,) int64, masks uint8)."""
         if not isinstance(target, Mapping) or not {"boxes", "labels", "masks"} <= set(target):
             raise TypeError(f"targets[{i}] must be a dict with 'boxes', 'labels' and 'masks'")
         boxes, labels, masks = target["boxes"], target["labels"], target["masks"]

@@ -258,7 +258,7 @@ class GeneralizedRCNNTransform(nn.Module):
         image_shapes: Sequence[tuple[int, int]],
         original_image_sizes: Sequence[tuple[int, int]],
     ) -> list[dict[str, torch.Tensor]]:
-        """Bring detections back to the original images: boxes rescaled, masks pasted.
+        """Bring detections back to the original images, boxes rescaled and masks pasted.
 
         ``result`` holds one dict per image with ``boxes`` in the resized image and,
         optionally, ``masks`` ``(D, 1, M, M)``; they are replaced in place by boxes in the
