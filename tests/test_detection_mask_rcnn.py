@@ -171,6 +171,59 @@ def test_fpn_model_equals_torchvisions_in_training():
     assert sum(g.abs().sum() for g in grads_t[:3]) > 0  # the stem learns too
 
 
+class TinyBackbone(nn.Sequential):
+    """Two strided convolutions: one (N, 8, H / 4, W / 4) map, returned as a tensor."""
+
+    out_channels = 8
+
+    def __init__(self):
+        super().__init__(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
+                         nn.Conv2d(8, 8, 3, stride=2, padding=1))
+
+
+def tiny_parts(lib_anchor, lib_rpn, lib_pool, lib_box, lib_mask):
+    return dict(rpn_anchor_generator=lib_anchor(((16, 32),), ((0.5, 1.0, 2.0),)),
+                rpn_head=lib_rpn.RPNHead(8, 6),
+                box_roi_pool=lib_pool(["0"], 7, 2),
+                box_head=lib_box.TwoMLPHead(8 * 49, 32),
+                box_predictor=lib_box.FastRCNNPredictor(32, K),
+                mask_roi_pool=lib_pool(["0"], 14, 2),
+                mask_head=lib_mask.MaskRCNNHeads(8, [16, 16], 1),
+                mask_predictor=lib_mask.MaskRCNNPredictor(16, 16, K))
+
+
+def test_a_backbone_returning_one_tensor_equals_torchvisions():
+    from lecturepkg.detection import roi_heads as our_heads
+    from lecturepkg.detection import rpn as our_rpn
+    from lecturepkg.detection.anchors import AnchorGenerator
+    from lecturepkg.detection.multiscale import MultiScaleRoIAlign
+    from torchvision.models.detection import faster_rcnn as tv_faster
+
+    kwargs = dict(min_size=64, max_size=96, box_score_thresh=0.0,
+                  rpn_batch_size_per_image=32, box_batch_size_per_image=16)
+    theirs = tv_mask.MaskRCNN(TinyBackbone(), **kwargs, **tiny_parts(
+        TVAnchorGenerator, tv_rpn, torchvision.ops.MultiScaleRoIAlign, tv_faster, tv_mask))
+    mine = MaskRCNN(TinyBackbone(), **kwargs, **tiny_parts(
+        AnchorGenerator, our_rpn, MultiScaleRoIAlign, our_heads, our_heads))
+    theirs.to(DTYPE), mine.to(DTYPE)
+    perturb_(theirs, rpn_std=0.2)
+    assert load_torchvision_state_dict(mine, theirs.state_dict()) == []
+    # both resized to 64 x 96, a multiple of 32: no zero padding, whose identical features
+    # would give proposals with exactly equal scores, ordered arbitrarily by either sort
+    batch = images(((3, 48, 72), (3, 64, 96)))
+    with torch.no_grad():
+        expected = theirs.eval()(batch)
+        got = mine.eval()(batch)
+    assert_same_detections(got, expected, batch, at_least=10)
+    targets = targets_for(batch)
+    torch.manual_seed(2)
+    expected = theirs.train()(batch, clone(targets))
+    torch.manual_seed(2)
+    got = mine.train()(batch, clone(targets))
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=1e-9, atol=1e-12)
+
+
 # ---------------------------------------------------------------------- the paper's C4 model
 def torchvision_c4(num_classes: int, **kwargs) -> nn.Module:
     """The C4 architecture assembled from torchvision's parts (the oracle)."""

@@ -138,6 +138,13 @@ def test_postprocess_equals_torchvisions():
     assert mine.postprocess(detections, shapes, originals) is detections
 
 
+def test_image_list_moves_its_tensors_and_keeps_the_sizes():
+    batch = ImageList(torch.rand(2, 3, 32, 32, dtype=torch.float64), [(30, 20), (32, 31)])
+    moved = batch.to("cpu")
+    assert moved.tensors is not None and torch.equal(moved.tensors, batch.tensors)
+    assert moved.image_sizes == [(30, 20), (32, 31)]
+
+
 def test_resize_boxes_equals_torchvisions():
     boxes = torch.rand(10, 4, dtype=torch.float64) * 100
     torch.testing.assert_close(resize_boxes(boxes, (37, 51), (80, 111)),

@@ -3,12 +3,13 @@
 :class:`MaskRCNN` is torchvision's ``MaskRCNN`` with the same keyword arguments, defaults,
 submodules and ``state_dict`` keys, built from :mod:`lecturepkg.detection`'s pieces. One
 forward pass in evaluation, for a list of ``N`` images of sizes ``(3, H_i, W_i)`` with
-values in ``[0, 1]`` (shapes for the default ResNet-50-FPN model, an ``800 x 1066`` image):
+values in ``[0, 1]`` (the shapes are those of the default ResNet-50-FPN model and one
+``600 x 800`` image, the lecture notes' example):
 
 0. **Transform** (:class:`~lecturepkg.detection.transform.GeneralizedRCNNTransform`).
    Normalise each image, resize it so that its shorter side is ``min_size`` (800) and its
-   longer at most ``max_size`` (1333), and pad all of them into one ``(N, 3, H, W)`` batch
-   with ``H`` and ``W`` multiples of 32: ``(N, 3, 800, 1088)``.
+   longer at most ``max_size`` (1333), here ``800 x 1066``, and pad all of them into one
+   ``(N, 3, H, W)`` batch with ``H`` and ``W`` multiples of 32: ``(N, 3, 800, 1088)``.
 1. **Backbone** (:func:`~lecturepkg.detection.backbone.resnet_fpn_extractor`). ResNet-50's
    stages give ``C2`` to ``C5`` (strides 4 to 32, 256 to 2048 channels); the feature pyramid
    (Lin et al. 2017) turns them into ``P2`` to ``P6``, 256 channels each, named ``"0"`` to
@@ -165,7 +166,11 @@ class MaskRCNN(nn.Module):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        channels = self._check_parts(backbone, num_classes, locals())
+        channels = self._check_parts(backbone, num_classes, {
+            "rpn_anchor_generator": rpn_anchor_generator, "rpn_head": rpn_head,
+            "box_roi_pool": box_roi_pool, "box_head": box_head, "box_predictor": box_predictor,
+            "mask_roi_pool": mask_roi_pool, "mask_head": mask_head,
+            "mask_predictor": mask_predictor})
         self.transform = GeneralizedRCNNTransform(
             min_size, max_size, IMAGENET_MEAN if image_mean is None else image_mean,
             IMAGENET_STD if image_std is None else image_std, **kwargs)
@@ -200,17 +205,15 @@ class MaskRCNN(nn.Module):
             mask_roi_pool=mask_roi_pool, mask_head=mask_head, mask_predictor=mask_predictor)
 
     @staticmethod
-    def _check_parts(backbone: Any, num_classes: Any, arguments: Mapping[str, Any]) -> int:
+    def _check_parts(backbone: Any, num_classes: Any, modules: Mapping[str, Any]) -> int:
         """Check the modules and ``num_classes`` as torchvision; return the backbone's width."""
         if not isinstance(backbone, nn.Module) or not hasattr(backbone, "out_channels"):
             raise TypeError("backbone must be an nn.Module with an attribute out_channels (the "
                             "channels of its feature maps)")
-        parts = ["rpn_anchor_generator", "rpn_head", "box_roi_pool", "box_head",
-                 "box_predictor", "mask_roi_pool", "mask_head", "mask_predictor"]
-        for name in parts:
-            _check_module(name, arguments[name])
+        for name, module in modules.items():
+            _check_module(name, module)
         predictors = [name for name in ("box_predictor", "mask_predictor")
-                      if arguments[name] is not None]
+                      if modules[name] is not None]
         if num_classes is not None:
             check_int("num_classes", num_classes, minimum=2)
             if predictors:
@@ -348,9 +351,11 @@ def maskrcnn_resnet50_fpn(
 
     Its ``state_dict`` has the keys of torchvision's model built with the same arguments.
 
-    >>> model = maskrcnn_resnet50_fpn(num_classes=3, min_size=64, max_size=96).eval()
-    >>> [sorted(d) for d in model([torch.rand(3, 60, 80)])]
-    [['boxes', 'labels', 'masks', 'scores']]
+    >>> model = maskrcnn_resnet50_fpn(num_classes=3, min_size=64, max_size=96,
+    ...                               rpn_post_nms_top_n_test=10).eval()
+    >>> out = model([torch.rand(3, 60, 80)])
+    >>> sorted(out[0]), out[0]["masks"].shape[1:]
+    (['boxes', 'labels', 'masks', 'scores'], torch.Size([1, 60, 80]))
     """
     _check_no_weights("maskrcnn_resnet50_fpn", weights, progress, weights_backbone)
     if num_classes is None:
