@@ -216,12 +216,17 @@ def test_a_backbone_returning_one_tensor_equals_torchvisions():
         got = mine.eval()(batch)
     assert_same_detections(got, expected, batch, at_least=10)
     targets = targets_for(batch)
-    torch.manual_seed(2)
-    expected = theirs.train()(batch, clone(targets))
-    torch.manual_seed(2)
-    got = mine.train()(batch, clone(targets))
-    for key in expected:
-        torch.testing.assert_close(got[key], expected[key], rtol=1e-9, atol=1e-12)
+    no_objects = {"boxes": torch.zeros(0, 4, dtype=DTYPE),
+                  "labels": torch.zeros(0, dtype=torch.int64),
+                  "masks": torch.zeros(0, 64, 96, dtype=torch.uint8)}
+    for targets in [targets, [targets[0], no_objects]]:  # an image without objects too
+        torch.manual_seed(2)
+        expected = theirs.train()(batch, clone(targets))
+        torch.manual_seed(2)
+        got = mine.train()(batch, clone(targets))
+        assert set(got) == LOSSES
+        for key in expected:
+            torch.testing.assert_close(got[key], expected[key], rtol=1e-9, atol=1e-12)
 
 
 # ---------------------------------------------------------------------- the paper's C4 model
