@@ -33,7 +33,12 @@ iteration (iteration ``t`` of rank ``r`` reads images ``(t W + r) B`` to
 ``(t W + r + 1) B - 1`` of the seeded image stream). The batch is then ``W * batch_size``
 images and, by the linear scaling rule of Goyal et al. (2017), the learning rate is
 ``W * lr``: the paper's 8 GPUs x 2 images at 0.02 is 16 images at 0.02, i.e. 0.00125 per
-image. Rank 0 alone writes the log, the checkpoints and the evaluation.
+image. So ``torchrun --nproc_per_node=2 -m lecturepkg.detection.train --config tiny ...``
+takes 2 x 8 = 16 images per iteration, the paper's batch, at a rate of 2 x 0.02 = 0.04,
+for the same number of iterations (twice the images of one process); to keep the images
+seen instead, halve ``--iterations``. Rank 0 alone writes the log, the checkpoints and the
+evaluation. Batch-norm statistics are each rank's own (``DistributedDataParallel`` copies
+rank 0's at every forward pass); at the end every rank takes rank 0's.
 
 In Python, :func:`train_mask_rcnn` does the same and returns the model and the log
 (a page can train a few iterations in memory, without writing any file).
@@ -110,9 +115,10 @@ def evaluate_detector(model: nn.Module, dataset: Any, *, batch_size: int = 8,
 
     Runs ``model`` in eval mode on every image, turns its detections into COCO results
     (masks thresholded at 0.5, as torchvision) and scores them with
-    :func:`~lecturepkg.detection.coco_eval.coco_evaluate` against :func:`to_coco` of the
-    dataset. Returns ``{"bbox": {"AP": .., "AP50": .., ...}, "segm": {...}, "images": n}``
-    and leaves the model in the mode it found it.
+    :func:`~lecturepkg.detection.coco_eval.coco_evaluate` against
+    :func:`~lecturepkg.detection.shapes.to_coco` of the dataset. Returns
+    ``{"bbox": {"AP": .., "AP50": .., ...}, "segm": {...}, "images": n}`` and leaves the
+    model in the mode it found it.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
