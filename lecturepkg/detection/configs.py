@@ -90,14 +90,14 @@ class TrainConfig:
     rpn_post_nms_top_n_train: int = 100
     rpn_pre_nms_top_n_test: int = 200
     rpn_post_nms_top_n_test: int = 100
-    #: anchors sampled per image for the RPN's losses (paper: 256)
+    #: anchors sampled per image for the RPN's losses (256 in the paper)
     rpn_batch_size_per_image: int = 128
-    #: proposals sampled per image for the heads' losses (paper: 512)
+    #: proposals sampled per image for the heads' losses (512 in the paper)
     box_batch_size_per_image: int = 32
     box_detections_per_img: int = 20
-    #: width of the two fully connected layers of the box head (paper: 1024)
+    #: width of the two fully connected layers of the box head (1024 in the paper)
     representation_size: int = 128
-    #: channels of the four 3x3 convolutions of the mask head (paper: 256 each)
+    #: channels of the four 3x3 convolutions of the mask head (256 each in the paper)
     mask_channels: int = 64
     # ---- optimisation
     iterations: int = 600
@@ -187,10 +187,10 @@ def _check_config(c: TrainConfig) -> None:
         raise TypeError(f"amp must be a bool, got {c.amp!r}")
 
 
-#: The CPU configuration of the committed checkpoint: 128-pixel shapes, a tiny backbone.
+#: The CPU configuration of the committed checkpoint (128-pixel shapes, a tiny backbone).
 TINY = TrainConfig(name="tiny")
 
-#: The GPU configuration (untested so far): 256-pixel shapes, ResNet-50-FPN, batch 16, AMP.
+#: The GPU configuration, untested so far (256-pixel shapes, ResNet-50-FPN, batch 16, AMP).
 GPU = TrainConfig(
     name="gpu", image_size=256, eval_images=500, backbone="resnet50", fpn_channels=256,
     anchor_sizes=(16, 32, 64, 128, 256), rpn_pre_nms_top_n_train=2000,

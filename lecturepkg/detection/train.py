@@ -360,8 +360,8 @@ def train_mask_rcnn(
                        iteration=done)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m lecturepkg.detection.train``."""
+def build_parser():
+    """The command line of ``python -m lecturepkg.detection.train`` (an ``argparse`` parser)."""
     parser = argparse.ArgumentParser(
         prog="python -m lecturepkg.detection.train",
         description="Train Mask R-CNN on synthetic shapes (lecturepkg.detection).")
