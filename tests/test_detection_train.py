@@ -4,7 +4,9 @@ Oracles: the loss of a fixed held-out batch measured before and after training (
 fall); an uninterrupted run (a run stopped and resumed from its checkpoint must end with
 bit-identical weights and log); ``lr_factor`` written out by hand from the paper's
 schedule (warmup, 10x drop at 3/4); two processes of ``DistributedDataParallel`` on the gloo
-backend (their replicas must stay identical and move away from the initial weights).
+backend, started by ``torch.multiprocessing`` and by ``torchrun`` (their replicas must stay
+identical and move away from the initial weights; the rate doubles by the linear scaling
+rule).
 Runs use a test-only setting of the tiny configuration (64-pixel images, 2 images per
 iteration, a few proposals) so the whole file takes seconds.
 """
@@ -22,9 +24,13 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from lecturepkg.detection.checkpoint import load_checkpoint, load_weights
+from lecturepkg.detection.checkpoint import (
+    load_checkpoint, load_weights, save_checkpoint, save_weights,
+)
 from lecturepkg.detection.configs import GPU, TINY, TrainConfig, build_model, get_config, lr_factor
-from lecturepkg.detection.train import LOSS_NAMES, main, shapes_data, train_mask_rcnn
+from lecturepkg.detection.train import (
+    LOSS_NAMES, evaluate_detector, main, shapes_data, train_mask_rcnn,
+)
 from lecturepkg.detection.shapes import collate_detections
 
 # the test-only setting: small images, batches and proposal counts
@@ -238,3 +244,40 @@ def test_the_gpu_config_builds_a_resnet50_fpn_mask_rcnn_that_trains():
     losses = model(images, targets)
     assert set(losses) == set(LOSS_NAMES)
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_torchrun_runs_the_command_line_on_two_gloo_processes(tmp_path):
+    args = ["--config", "tiny", "--out", str(tmp_path), "--iterations", "2", "--seed", "4",
+            "--device", "cpu", "--eval-images", "0", "--batch-size", "2", "--threads", "1",
+            "--no-progress"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc_per_node=2", "-m", "lecturepkg.detection.train"]
+    run = subprocess.run(command + args, capture_output=True, text=True, env=ENV)
+    assert run.returncode == 0, run.stderr[-3000:]
+    first_line = (tmp_path / "command.txt").read_text().splitlines()[0]
+    assert first_line == ("torchrun --nproc_per_node=2 -m lecturepkg.detection.train "
+                          + " ".join(args))
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [e["images"] for e in log] == [8]  # 2 processes x 2 images x 2 iterations
+    config = get_config("tiny", iterations=2, batch_size=2)
+    assert log[0]["lr"] == pytest.approx(2 * config.lr_at(1))  # linear scaling rule
+    _, saved = load_weights(tmp_path / "model.pt")
+    assert saved == config
+
+
+def test_evaluation_and_checkpoint_helpers_refuse_bad_input(tmp_path):
+    config = get_config("tiny", **SMALL)
+    model = build_model(config)
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        evaluate_detector("model", shapes_data(config, 1, 2))
+    with pytest.raises(ValueError, match="dataset must be a non-empty"):
+        evaluate_detector(model, [])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="iteration must be an int"):
+        save_checkpoint(tmp_path / "x.pt", model, optimizer, None, None, iteration=-1,
+                        config=config, seed=0)
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        save_weights(tmp_path / "x.pt", model, "tiny", iteration=0, seed=0)
+    torch.save({"format": 0}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a checkpoint of lecturepkg.detection"):
+        load_checkpoint(tmp_path / "other.pt")
