@@ -34,7 +34,7 @@ USES_DEVICE = re.compile(r"\.to\(device\)|device=device")
 
 
 def test_there_are_notebooks():
-    assert len(SOURCES) == 26, f"expected the 25 pages of chapters 1-4 (lecture, exercises, overviews) and the status page, found {IDS}"
+    assert len(SOURCES) == 32, f"expected the 31 pages of chapters 1-5 (lecture, exercises, overviews) and the status page, found {IDS}"
 
 
 def test_every_ipynb_has_a_myst_source():
