@@ -10,7 +10,7 @@ whose 160k iterations drop the rate at 120k). Two are named:
 tiny_resnet_fpn_backbone` (16 to 128 channels, a 64-channel pyramid) and small heads,
   a few hundred proposals instead of thousands, 8 images per iteration at a rate of 0.02
   (twice the paper's 0.02 / 16 per image, which the small network trained from scratch
-  tolerates); it trains on a CPU in about 20 minutes and is the configuration of the
+  tolerates); it trains on one CPU thread in about 3 minutes and is the configuration of the
   committed checkpoint (:mod:`lecturepkg.detection.checkpoint`).
 * :data:`GPU` (``"gpu"``): 256 x 256 images, chapter 3's ResNet-50 with a 256-channel
   pyramid (:func:`~lecturepkg.detection.backbone.resnet_fpn_backbone`, trained batch norms

@@ -156,9 +156,13 @@ def _distributed() -> tuple[int, int]:
 def _pick_device(device: str | torch.device | None, world_size: int) -> torch.device:
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device}")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        parsed = None
+    if parsed is None or parsed.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    device = parsed
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError("device 'cuda' was asked for but torch.cuda.is_available() is "
@@ -264,13 +268,15 @@ def train_mask_rcnn(
     start, log = 0, []
     checkpoint_path = out / "last.pt" if out is not None else None
     if resume and checkpoint_path.is_file():
-        state = load_checkpoint(checkpoint_path, model, optimizer, scheduler, scaler,
-                                map_location=device)
+        # read on the CPU: the generators' states must be CPU byte tensors, and the model
+        # and optimiser copy their tensors to the parameters' device when loading
+        state = load_checkpoint(checkpoint_path)
         saved = config_from_dict(state["config"])
         if saved != config or state["seed"] != seed:
             raise ValueError(f"resume=True: {checkpoint_path} was written by another run "
                              f"(seed {state['seed']}, config {saved}); pass the same config, "
                              f"iterations and seed")
+        load_checkpoint(checkpoint_path, model, optimizer, scheduler, scaler)
         start = state["iteration"]
         torch.set_rng_state(state["rng"]["torch"])
         if device.type == "cuda" and state["rng"]["cuda"]:
