@@ -160,10 +160,11 @@ def test_checkpoints_rebuild_the_model_and_its_config(tmp_path):
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(config="huge"), ValueError, "name must be one of"),
     (dict(seed=TINY.eval_seed), ValueError, "seed must differ"),
-    (dict(seed=-1), ValueError, "seed must be an int"),
+    (dict(seed=-1), ValueError, "seed must be >= 0"),
+    (dict(seed=1.5), TypeError, "seed must be an int"),
     (dict(iterations=0), ValueError, "iterations must be a positive int"),
     (dict(eval_images=-1), ValueError, "eval_images"),
-    (dict(stop_after=0), ValueError, "stop_after"),
+    (dict(stop_after=0), ValueError, "stop_after must be >= 1"),
     (dict(resume=True), ValueError, "resume=True needs an out_dir"),
     (dict(device="tpu"), ValueError, "device must be 'cpu' or 'cuda'"),
     (dict(device="meta"), ValueError, "device must be 'cpu' or 'cuda'"),
@@ -290,7 +291,7 @@ def test_evaluation_and_checkpoint_helpers_refuse_bad_input(tmp_path):
     with pytest.raises(ValueError, match="dataset must be a non-empty"):
         evaluate_detector(model, [])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="iteration must be an int"):
+    with pytest.raises(ValueError, match="iteration must be >= 0"):
         save_checkpoint(tmp_path / "x.pt", model, optimizer, None, None, iteration=-1,
                         config=config, seed=0)
     with pytest.raises(TypeError, match="config must be a TrainConfig"):

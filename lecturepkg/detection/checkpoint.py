@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lecturepkg.detection._args import check_int
 from lecturepkg.detection.configs import TrainConfig, build_model, config_from_dict
 
 __all__ = ["CHECKPOINTS", "save_checkpoint", "load_checkpoint", "save_weights", "load_weights",
@@ -113,8 +114,7 @@ def save_checkpoint(
     seed : int
         The run's seed (its training images and initial weights).
     """
-    if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:
-        raise ValueError(f"iteration must be an int >= 0, got {iteration!r}")
+    iteration = check_int("iteration", iteration, minimum=0)
     _check_config(config)
     state = {
         "format": FORMAT, "kind": "training", "iteration": iteration, "seed": int(seed),

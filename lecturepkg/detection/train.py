@@ -61,6 +61,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from lecturepkg.detection._args import check_int
 from lecturepkg.detection.checkpoint import (
     load_checkpoint, save_checkpoint, save_weights,
 )
@@ -233,17 +234,14 @@ def train_mask_rcnn(
     if iterations is not None:
         overrides["iterations"] = iterations
     if eval_images is not None:
-        if isinstance(eval_images, bool) or not isinstance(eval_images, int) or eval_images < 0:
-            raise ValueError(f"eval_images must be an int >= 0, got {eval_images!r}")
+        eval_images = check_int("eval_images", eval_images, minimum=0)
     config = get_config(config, **overrides)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    seed = check_int("seed", seed, minimum=0)
     if seed == config.eval_seed:
         raise ValueError(f"seed must differ from config.eval_seed ({config.eval_seed}), whose "
                          "images are held out")
-    if stop_after is not None and (isinstance(stop_after, bool) or not isinstance(stop_after, int)
-                                   or stop_after < 1):
-        raise ValueError(f"stop_after must be None or an int >= 1, got {stop_after!r}")
+    if stop_after is not None:
+        stop_after = check_int("stop_after", stop_after, minimum=1)
     if resume and out_dir is None:
         raise ValueError("resume=True needs an out_dir holding last.pt")
     n_eval = config.eval_images if eval_images is None else eval_images
