@@ -261,6 +261,11 @@ def test_the_gpu_config_builds_a_resnet50_fpn_mask_rcnn_that_trains():
     losses = model(images, targets)
     assert set(losses) == set(LOSS_NAMES)
     assert all(torch.isfinite(v) for v in losses.values())
+    # every trainable parameter takes part in the loss: DistributedDataParallel needs no
+    # find_unused_parameters (it would fail at the second iteration otherwise)
+    sum(losses.values()).backward()
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, unused
 
 
 def test_torchrun_runs_the_command_line_on_two_gloo_processes(tmp_path):

@@ -47,6 +47,7 @@ In Python, :func:`train_mask_rcnn` does the same and returns the model and the l
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import pathlib
@@ -413,7 +414,10 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         cuda = args.device == "cuda" or (args.device is None and torch.cuda.is_available())
         if cuda:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        dist.init_process_group("nccl" if cuda else "gloo")
+        # rank 0 evaluates alone at the end while the others wait at a barrier: allow it
+        # an hour (NCCL's default is 10 minutes)
+        dist.init_process_group("nccl" if cuda else "gloo",
+                                timeout=datetime.timedelta(hours=1))
         joined = True
     rank = dist.get_rank() if dist.is_initialized() else 0
     overrides = {} if args.batch_size is None else {"batch_size": args.batch_size}
