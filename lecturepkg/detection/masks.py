@@ -17,7 +17,8 @@ Two details of torchvision (and Detectron) are kept so that the results agree ex
   Detectron).
 
 :func:`paste_masks_in_image` returns probabilities; the 0.5 threshold of the paper is left
-to the caller (``masks >= 0.5``), as in torchvision.
+to the caller (``masks > 0.5``), as in torchvision's COCO evaluation and
+:func:`~lecturepkg.detection.shapes.to_coco_results`.
 """
 
 from __future__ import annotations
@@ -77,20 +78,20 @@ def paste_masks_in_image(
     -------
     Tensor
         ``(N, 1, H, W)`` masks of ``masks``'s dtype, zero outside the boxes. Binarise them
-        at 0.5 (``masks >= 0.5``) for the paper's instance masks.
+        at 0.5 (``masks > 0.5``) for the paper's instance masks.
 
     A box from ``(2, 1)`` to ``(6, 4)`` covers 5 columns and 4 rows (the "+1" convention);
     with padding its mask fades out over the box's border pixels:
 
     >>> box = torch.tensor([[2.0, 1.0, 6.0, 4.0]])
-    >>> (paste_masks_in_image(torch.ones(1, 1, 4, 4), box, (6, 9), padding=0) >= 0.5).int()
+    >>> (paste_masks_in_image(torch.ones(1, 1, 4, 4), box, (6, 9), padding=0) > 0.5).int()
     tensor([[[[0, 0, 0, 0, 0, 0, 0, 0, 0],
               [0, 0, 1, 1, 1, 1, 1, 0, 0],
               [0, 0, 1, 1, 1, 1, 1, 0, 0],
               [0, 0, 1, 1, 1, 1, 1, 0, 0],
               [0, 0, 1, 1, 1, 1, 1, 0, 0],
               [0, 0, 0, 0, 0, 0, 0, 0, 0]]]], dtype=torch.int32)
-    >>> (paste_masks_in_image(torch.ones(1, 1, 4, 4), box, (6, 9)) >= 0.5).int()[0, 0]
+    >>> (paste_masks_in_image(torch.ones(1, 1, 4, 4), box, (6, 9)) > 0.5).int()[0, 0]
     tensor([[0, 0, 0, 0, 0, 0, 0, 0, 0],
             [0, 0, 1, 1, 1, 1, 1, 0, 0],
             [0, 0, 1, 1, 1, 1, 1, 0, 0],
