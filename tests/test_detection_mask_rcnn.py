@@ -24,6 +24,7 @@ Images are small (shorter side 160 or less) and proposals few, to keep each test
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import pytest
@@ -406,6 +407,19 @@ def test_builders_take_torchvisions_defaults_and_refuse_weights():
         warnings.simplefilter("always")
         maskrcnn_resnet50_fpn(num_classes=K, trainable_backbone_layers=2)
     assert any("trainable_backbone_layers" in str(w.message) for w in caught)
+
+
+def test_signatures_are_torchvisions():
+    """The same keyword arguments in the same order with the same defaults, read from
+    torchvision's own signatures (the builder's weights_backbone defaults to None: nothing
+    is downloaded)."""
+    def parameters(f):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+
+    assert parameters(MaskRCNN.__init__) == parameters(tv_mask.MaskRCNN.__init__)
+    theirs = parameters(tv_mask.maskrcnn_resnet50_fpn)
+    theirs = [(n, k, None if n == "weights_backbone" else d) for n, k, d in theirs]
+    assert parameters(maskrcnn_resnet50_fpn) == theirs
 
 
 def test_constructor_arguments_are_checked():
