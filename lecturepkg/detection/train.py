@@ -37,8 +37,12 @@ image. So ``torchrun --nproc_per_node=2 -m lecturepkg.detection.train --config t
 takes 2 x 8 = 16 images per iteration, the paper's batch, at a rate of 2 x 0.02 = 0.04,
 for the same number of iterations (twice the images of one process); to keep the images
 seen instead, halve ``--iterations``. Rank 0 alone writes the log, the checkpoints and the
-evaluation. Batch-norm statistics are each rank's own (``DistributedDataParallel`` copies
-rank 0's at every forward pass); at the end every rank takes rank 0's.
+evaluation. (The checkpoint holds rank 0's random generators, which ``--resume`` gives to
+every rank: a resumed run of several processes samples the RPN's and the heads' training
+regions of the other ranks differently from an uninterrupted one, so it ends close to it,
+not bit for bit equal as with one process.) Batch-norm statistics are each rank's own
+(``DistributedDataParallel`` copies rank 0's at every forward pass); at the end every rank
+takes rank 0's.
 
 In Python, :func:`train_mask_rcnn` does the same and returns the model and the log
 (a page can train a few iterations in memory, without writing any file).
