@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -195,20 +196,21 @@ def test_cli_help_and_a_two_iteration_run(tmp_path, capsys):
     for option in ("--config", "--out", "--iterations", "--resume", "--device", "--seed",
                    "--eval-images"):
         assert option in help_text
-    args = ["--config", "tiny", "--out", str(tmp_path), "--iterations", "2", "--seed", "5",
+    out = tmp_path / "a folder"  # a space: command.txt must quote it
+    args = ["--config", "tiny", "--out", str(out), "--iterations", "2", "--seed", "5",
             "--device", "cpu", "--eval-images", "2", "--batch-size", "2", "--threads", "1",
             "--no-progress"]
     command = [sys.executable, "-m", "lecturepkg.detection.train"]
     run = run_command(command + args)
     assert run.returncode == 0, run.stderr
     assert "mask AP" in run.stdout
-    first_line = (tmp_path / "command.txt").read_text().splitlines()[0]
-    assert first_line == "python -m lecturepkg.detection.train " + " ".join(args)
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    first_line = (out / "command.txt").read_text().splitlines()[0]
+    assert shlex.split(first_line) == ["python", "-m", "lecturepkg.detection.train", *args]
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1]["iteration"] == 2
-    evaluation = json.loads((tmp_path / "eval.json").read_text())
+    evaluation = json.loads((out / "eval.json").read_text())
     assert evaluation["images"] == 2 and evaluation["seed"] == 5
-    _, config = load_weights(tmp_path / "model.pt")
+    _, config = load_weights(out / "model.pt")
     assert config == get_config("tiny", iterations=2, batch_size=2)
 
 

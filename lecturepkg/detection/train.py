@@ -56,6 +56,7 @@ import json
 import os
 import pathlib
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -430,7 +431,8 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         out.mkdir(parents=True, exist_ok=True)
         launcher = "torchrun --nproc_per_node=%d -m" % world_size if world_size > 1 \
             else "python -m"
-        lines = [f"{launcher} lecturepkg.detection.train {' '.join(argv)}",
+        # quoted where needed (an --out with a space), so that the line runs as written
+        lines = [f"{launcher} lecturepkg.detection.train {shlex.join(argv)}",
                  f"# torch {torch.__version__}, python {platform.python_version()}, "
                  f"threads {torch.get_num_threads()}",
                  f"# git commit {_git_commit()}",
