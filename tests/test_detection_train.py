@@ -16,11 +16,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import random
 import shlex
 import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
@@ -288,6 +290,28 @@ def test_torchrun_runs_the_command_line_on_two_gloo_processes(tmp_path):
     assert log[0]["lr"] == pytest.approx(2 * config.lr_at(1))  # linear scaling rule
     _, saved = load_weights(tmp_path / "model.pt")
     assert saved == config
+
+
+def test_a_checkpoint_restores_the_random_generators(tmp_path):
+    config = get_config("tiny", **SMALL)
+    model = build_model(config)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    save_checkpoint(tmp_path / "last.pt", model, optimizer,
+                    torch.optim.lr_scheduler.LambdaLR(optimizer, lambda it: 1.0),
+                    torch.amp.GradScaler("cpu", enabled=False), iteration=0, config=config,
+                    seed=0)
+
+    def draws():
+        return (random.random(), float(np.random.standard_normal()), torch.rand(3).tolist())
+
+    expected = draws()
+    assert draws() != expected
+    load_checkpoint(tmp_path / "last.pt", restore_rng=True)
+    assert draws() == expected
+    with pytest.raises(ValueError, match="no random generator states"):
+        save_weights(tmp_path / "model.pt", model, config, iteration=0, seed=0)
+        load_checkpoint(tmp_path / "model.pt", restore_rng=True)
 
 
 def test_evaluation_and_checkpoint_helpers_refuse_bad_input(tmp_path):

@@ -62,12 +62,12 @@ def rng_states() -> dict:
 
 
 def set_rng_states(states: dict) -> None:
-    """Restore the generators from :func:`rng_states`'s dict."""
-    torch.set_rng_state(states["torch"])
+    """Restore the generators from :func:`rng_states`'s dict (loaded on any device)."""
+    torch.set_rng_state(states["torch"].cpu())  # generator states are CPU byte tensors
     if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
     kind, keys, pos, has_gauss, cached = states["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    np.random.set_state((kind, keys.cpu().numpy().astype(np.uint32), pos, has_gauss, cached))
     internal, version, gauss = states["python"]
     random.setstate((version, tuple(internal), gauss))
 
