@@ -46,9 +46,6 @@ from lecturepkg.detection.shapes import (
     to_coco_results,
 )
 from lecturepkg.detection.suppression import batched_nms, nms
-from lecturepkg.detection.train import (
-    LOSS_NAMES, TrainResult, evaluate_detector, shapes_data, train_mask_rcnn,
-)
 from lecturepkg.detection.transform import GeneralizedRCNNTransform, ImageList, resize_boxes
 
 __all__: list[str] = [
@@ -81,3 +78,21 @@ __all__: list[str] = [
     "save_checkpoint", "load_checkpoint", "save_weights", "load_weights",
     "load_pretrained_shapes",
 ]
+
+
+# The training module is also a command (``python -m lecturepkg.detection.train``). Importing
+# it here eagerly would make runpy find it already imported when the command starts (and warn
+# that it runs twice), so its names are loaded on first use instead.
+_TRAIN_NAMES = ("LOSS_NAMES", "TrainResult", "evaluate_detector", "shapes_data", "train_mask_rcnn")
+
+
+def __getattr__(name: str):
+    if name in _TRAIN_NAMES:
+        from lecturepkg.detection import train
+
+        return getattr(train, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TRAIN_NAMES))

@@ -228,8 +228,8 @@ def roi_align_single(features, box, output_size, spatial_scale=1.0,
     sampling_ratio : int
         The sampling points per bin along each axis (at least 1).
     aligned : bool
-        Whether to shift the box by half a pixel (the paper's and Detectron2's
-        alignment).
+        Whether to shift the box by half a pixel (Detectron2's alignment; the
+        paper's models use ``False``).
 
     Returns
     -------
