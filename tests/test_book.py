@@ -139,8 +139,10 @@ def test_exercises_pages_show_each_reference_solution_in_a_dropdown(built_html):
     for chapter in chapters:
         html = _page(built_html, f"book/{chapter}/exercises")
         names = [e.name for e in EXERCISES.values() if e.chapter == chapter]
-        dropdowns = html.split('<div class="dropdown admonition">')[1:]
-        assert len(dropdowns) == len(names), f"{chapter}: {len(dropdowns)} dropdowns for {len(names)} exercises"
+        # the collapsed boxes titled "Reference solution" (hints are collapsed boxes too)
+        dropdowns = [block for block in html.split('<div class="dropdown admonition">')[1:]
+                     if '<p class="admonition-title">Reference solution</p>' in block[:200]]
+        assert len(dropdowns) == len(names), f"{chapter}: {len(dropdowns)} solution dropdowns for {len(names)} exercises"
         for name, block in zip(names, dropdowns):
             code = re.sub(r"<[^>]+>", "", block.split("</pre>")[0])
             assert f"def {name}(" in code, f"the dropdown of {name} does not show its solution"
