@@ -36,6 +36,7 @@ from lecturepkg.detection.train import (
     LOSS_NAMES, evaluate_detector, main, shapes_data, train_mask_rcnn,
 )
 from lecturepkg.detection.shapes import collate_detections
+import lecturepkg.detection.train as train_module
 
 # the test-only setting: small images, batches and proposal counts
 SMALL = dict(image_size=64, batch_size=2, rpn_pre_nms_top_n_train=100,
@@ -221,11 +222,27 @@ def _ddp_worker(rank: int, world_size: int, folder: str) -> None:
     # the processes meet through a file of the test's own folder: no port to pick or share
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank,
                             world_size=world_size, timeout=TIMEOUT)
+    # record which training images this rank reads (the module looks shapes_data up by name)
+    read: list[int] = []
+    make_data = train_module.shapes_data
+
+    class Recording:
+        def __init__(self, data):
+            self.data = data
+
+        def __len__(self):
+            return len(self.data)
+
+        def __getitem__(self, index):
+            read.append(int(index))
+            return self.data[index]
+
+    train_module.shapes_data = lambda *args, **kwargs: Recording(make_data(*args, **kwargs))
     try:
         out = os.path.join(folder, "run") if rank == 0 else None
         result = train_mask_rcnn("tiny", out, iterations=3, seed=2, eval_images=0,
                                  show_progress=False, device="cpu", **SMALL)
-        torch.save({"model": result.model.state_dict(), "log": result.log},
+        torch.save({"model": result.model.state_dict(), "log": result.log, "read": read},
                    os.path.join(folder, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
@@ -249,6 +266,10 @@ def test_ddp_replicas_on_two_gloo_processes_stay_identical(tmp_path):
     assert [e["lr"] for e in r0["log"]] == pytest.approx(
         [2 * config.lr_at(i) for i in range(3)])
     assert [e["images"] for e in r0["log"]] == [4, 8, 12]
+    # each rank read its own images: together every one of the 12 images once, in turns
+    # of one batch (2 images) per rank and iteration
+    assert sorted(r0["read"] + r1["read"]) == list(range(12))
+    assert r0["read"] == [0, 1, 4, 5, 8, 9] and r1["read"] == [2, 3, 6, 7, 10, 11]
     assert (tmp_path / "run" / "model.pt").is_file()
 
 
