@@ -62,6 +62,7 @@ from lecturepkg.detection.roi_heads import (
 from lecturepkg.detection.rpn import RegionProposalNetwork, RPNHead
 from lecturepkg.detection.transform import GeneralizedRCNNTransform
 from lecturepkg.models import resnets
+from lecturepkg.models._pretrained import check_no_weights
 
 __all__ = [
     "MaskRCNN", "maskrcnn_resnet50_fpn", "load_torchvision_state_dict", "Res5Head",
@@ -308,22 +309,6 @@ class MaskRCNN(nn.Module):
 
 
 # ---------------------------------------------------------------------- builders
-def _check_no_weights(builder: str, weights: Any, progress: Any,
-                      weights_backbone: Any = None) -> None:
-    """Raise unless no pretrained weights are asked for (the package downloads nothing)."""
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {progress!r}")
-    for name, value in [("weights", weights), ("weights_backbone", weights_backbone)]:
-        if value is not None:
-            raise ValueError(
-                f"{name} must be None, got {value!r}: lecturepkg ships no pretrained weights "
-                f"and downloads nothing. To use torchvision's (with internet access, e.g. on "
-                f"Colab), load them into the course's model: model = lecturepkg.detection."
-                f"{builder}(); lecturepkg.detection.load_torchvision_state_dict(model, "
-                f"torchvision.models.detection.{builder}(weights='DEFAULT').state_dict())"
-            )
-
-
 def maskrcnn_resnet50_fpn(
     *,
     weights: None = None,
@@ -357,7 +342,13 @@ def maskrcnn_resnet50_fpn(
     >>> sorted(out[0]), out[0]["masks"].shape[1:]
     (['boxes', 'labels', 'masks', 'scores'], torch.Size([1, 60, 80]))
     """
-    _check_no_weights("maskrcnn_resnet50_fpn", weights, progress, weights_backbone)
+    recipe = ("To use torchvision's COCO weights (with internet access, e.g. on Colab), "
+              "convert and load them into the course's model: "
+              "model = lecturepkg.detection.maskrcnn_resnet50_fpn(); "
+              "lecturepkg.detection.load_torchvision_state_dict(model, torchvision.models."
+              "detection.maskrcnn_resnet50_fpn(weights='DEFAULT').state_dict())")
+    for name, value in [("weights", weights), ("weights_backbone", weights_backbone)]:
+        check_no_weights("maskrcnn_resnet50_fpn", value, progress, name=name, recipe=recipe)
     if num_classes is None:
         num_classes = 91
     if trainable_backbone_layers is not None:
@@ -513,7 +504,9 @@ def maskrcnn_resnet50_c4(
     **kwargs
         :class:`MaskRCNN`'s keyword arguments (sizes and thresholds).
     """
-    _check_no_weights("maskrcnn_resnet50_c4", weights, progress)
+    check_no_weights("maskrcnn_resnet50_c4", weights, progress, recipe=(
+        "torchvision has no C4 Mask R-CNN to load weights from: this model starts from "
+        "its random initialisation"))
     norm_layer = nn.BatchNorm2d if norm_layer is None else norm_layer
     backbone = IntermediateLayers(resnets.resnet50(norm_layer=norm_layer), {"layer3": "0"})
     backbone.out_channels = 1024
