@@ -145,13 +145,18 @@ def lr_factor(config: TrainConfig, iteration: int) -> float:
 
 
 def _check_config(c: TrainConfig) -> None:
-    def positive_int(name, value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    # exact Python types (not numpy's): the config is saved in checkpoints that load with
+    # weights_only=True, which refuses numpy scalars
+    def whole(name, value, minimum):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+            raise ValueError(f"{name} must be {kind}, got {value!r}")
 
-    def positive_real(name, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    def number(name, value, positive):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not (value > 0 if positive else value >= 0):
+            kind = "a positive number" if positive else "a number >= 0"
+            raise ValueError(f"{name} must be {kind}, got {value!r}")
 
     if not isinstance(c.name, str) or not c.name:
         raise ValueError(f"name must be a non-empty str, got {c.name!r}")
@@ -160,18 +165,12 @@ def _check_config(c: TrainConfig) -> None:
                  "rpn_post_nms_top_n_test", "rpn_batch_size_per_image",
                  "box_batch_size_per_image", "box_detections_per_img", "representation_size",
                  "mask_channels", "iterations", "batch_size", "checkpoint_every", "log_every"):
-        positive_int(name, getattr(c, name))
-    if isinstance(c.eval_seed, bool) or not isinstance(c.eval_seed, int) or c.eval_seed < 0:
-        raise ValueError(f"eval_seed must be a non-negative int, got {c.eval_seed!r}")
-    if isinstance(c.warmup_iterations, bool) or not isinstance(c.warmup_iterations, int) \
-            or c.warmup_iterations < 0:
-        raise ValueError(f"warmup_iterations must be a non-negative int, got "
-                         f"{c.warmup_iterations!r}")
+        whole(name, getattr(c, name), 1)
+    whole("eval_seed", c.eval_seed, 0)
+    whole("warmup_iterations", c.warmup_iterations, 0)
     for name in ("lr", "momentum", "warmup_factor", "lr_gamma"):
-        positive_real(name, getattr(c, name))
-    if isinstance(c.weight_decay, bool) or not isinstance(c.weight_decay, (int, float)) \
-            or c.weight_decay < 0:
-        raise ValueError(f"weight_decay must be a number >= 0, got {c.weight_decay!r}")
+        number(name, getattr(c, name), positive=True)
+    number("weight_decay", c.weight_decay, positive=False)
     if c.backbone not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}, got {c.backbone!r}")
     for name, n in (("num_shapes", 2), ("shape_size", 2), ("widths", 4), ("blocks", 4),
